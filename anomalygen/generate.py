@@ -1,0 +1,92 @@
+"""One sample job + its prepared mesh -> one labelled point cloud (:class:`anomalygen.shards.Sample`).
+
+An anomalous sample draws its point count, then up to ``anomalies.max_attempts`` times draws
+anomaly parameters, applies the operator(s), samples the edited surface and labels it; an
+attempt is accepted when every anomaly owns at least one point and the anomalous fraction lies
+in ``anomalies.anomalous_fraction``. All randomness comes from the job's own seed, in order.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections import defaultdict
+
+import numpy as np
+import trimesh
+
+from anomalygen.labels import anomaly_index
+from anomalygen.ops import OPERATORS, OperatorNotApplicable
+from anomalygen.plan import NORMAL, SampleJob
+from anomalygen.recipe import Recipe
+from anomalygen.sample import sample_surface
+from anomalygen.shards import Sample
+
+
+class SampleFailed(Exception):
+    """No attempt produced an acceptable sample; the message lists why."""
+
+
+def make_sample(job: SampleJob, recipe: Recipe, base: trimesh.Trimesh, timings: dict | None = None) -> Sample:
+    """Generate ``job`` on the prepared mesh ``base``. Adds seconds per stage to ``timings``."""
+    timings = timings if timings is not None else defaultdict(float)
+    rng = np.random.default_rng(job.seed)
+    low, high = recipe.points.count
+    count = int(rng.integers(low, high + 1))
+    if job.kind == NORMAL:
+        return _labelled(job, base, [], [], base, count, rng, recipe, timings)
+
+    operator = OPERATORS[job.kind]
+    ranges = recipe.anomalies.ranges.get(job.kind, {})
+    lo_frac, hi_frac = recipe.anomalies.fraction
+    reasons: list[str] = []
+    for _attempt in range(recipe.anomalies.max_attempts):
+        n_anomalies = int(rng.integers(recipe.anomalies.per_sample[0], recipe.anomalies.per_sample[1] + 1))
+        mesh, edits = base, []
+        started = time.perf_counter()
+        try:
+            for _ in range(n_anomalies):
+                edit = operator.apply(mesh, operator.draw(ranges, rng), rng)
+                edits.append(edit)
+                mesh = edit.mesh
+        except OperatorNotApplicable as reason:
+            reasons.append(str(reason))
+            continue
+        finally:
+            timings["operator"] += time.perf_counter() - started
+        sample = _labelled(job, base, edits, [job.kind] * n_anomalies, mesh, count, rng, recipe, timings)
+        owned = np.bincount(sample.anomaly_index, minlength=n_anomalies + 1)[1:]
+        if not owned.all():
+            reasons.append(f"anomaly {int(np.argmin(owned)) + 1} labelled no point")
+        elif not lo_frac <= sample.anomalous_fraction <= hi_frac:
+            reasons.append(f"anomalous fraction {sample.anomalous_fraction:.4f} outside [{lo_frac}, {hi_frac}]")
+        else:
+            return sample
+    summary = "; ".join(f"{r} (x{reasons.count(r)})" if reasons.count(r) > 1 else r for r in dict.fromkeys(reasons))
+    raise SampleFailed(f"{job.kind}: no acceptable result in {recipe.anomalies.max_attempts} attempts: {summary}")
+
+
+def _labelled(job, base, edits, types, mesh, count, rng, recipe, timings) -> Sample:
+    started = time.perf_counter()
+    surface = sample_surface(mesh, count, rng)
+    index = anomaly_index(base, edits, surface.face_index, surface.barycentric, recipe.points.label_threshold)
+    timings["sampling"] += time.perf_counter() - started
+    return Sample(
+        sample_id=job.sample_id,
+        class_name=job.class_name,
+        split=job.split,
+        kind=job.kind,
+        points=surface.points.astype(np.float32),
+        normals=surface.normals.astype(np.float32),
+        anomaly_index=index,
+        types=types,
+        params=[edit.params for edit in edits],
+        seed=job.seed,
+        mesh_ply=_ply_bytes(mesh) if recipe.output.keep_meshes else None,
+    )
+
+
+def _ply_bytes(mesh: trimesh.Trimesh) -> bytes:
+    buffer = io.BytesIO()
+    mesh.export(buffer, file_type="ply", encoding="binary")
+    return buffer.getvalue()

@@ -1,0 +1,64 @@
+"""A text summary of a generated folder, computed from the shards themselves."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from anomalygen.shards import MANIFEST, open_dataset, read_manifest
+
+
+def collect(out_dir: Path) -> dict:
+    """Per-class counts by (split, kind), point counts and anomalous fractions of every sample."""
+    dataset = open_dataset(out_dir)
+    counts: dict[str, Counter] = defaultdict(Counter)
+    points, fractions, labelled_normals = [], [], []
+    for shard in dataset.shards:
+        for sample_id, kind, index in zip(shard.sample_ids, shard.kinds, shard.column("anomaly_index")):
+            class_name, split, _ = sample_id.split("/")
+            counts[class_name][(split, kind)] += 1
+            points.append(len(index))
+            fraction = np.count_nonzero(index) / max(len(index), 1)
+            if kind == "normal":
+                if fraction > 0:
+                    labelled_normals.append(sample_id)
+            else:
+                fractions.append(fraction)
+    failed = read_manifest(out_dir).get("failed", {}) if (Path(out_dir) / MANIFEST).exists() else {}
+    return {"counts": counts, "points": np.array(points), "fractions": np.array(fractions),
+            "labelled_normals": labelled_normals, "failed": failed}
+
+
+def summarize(out_dir: Path) -> str:
+    stats = collect(out_dir)
+    counts = stats["counts"]
+    columns = sorted({key for c in counts.values() for key in c}, key=lambda k: (k[0] != "train", k[1] != "normal", k[1]))
+    header = ["class"] + [f"{split}:{kind}" for split, kind in columns] + ["total"]
+    rows = [[name] + [str(counts[name][key]) for key in columns] + [str(sum(counts[name].values()))] for name in sorted(counts)]
+    totals = [sum(counts[name][key] for name in counts) for key in columns]
+    rows.append(["all"] + [str(t) for t in totals] + [str(sum(totals))])
+    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+    lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in [header] + rows]
+
+    n_train = sum(c[k] for c in counts.values() for k in c if k[0] == "train")
+    n_test_normal = sum(c[k] for c in counts.values() for k in c if k == ("test", "normal"))
+    n_test_anomalous = sum(c[k] for c in counts.values() for k in c if k[0] == "test" and k[1] != "normal")
+    points, fractions = stats["points"], stats["fractions"]
+    lines += [
+        "",
+        f"classes: {len(counts)}   train: {n_train}   test: {n_test_normal + n_test_anomalous} "
+        f"({n_test_normal} normal, {n_test_anomalous} anomalous)",
+    ]
+    if len(points):
+        lines.append(f"points per sample: min {points.min()}  median {int(np.median(points))}  max {points.max()}")
+    if len(fractions):
+        lines.append(
+            f"anomalous fraction of anomalous samples: min {fractions.min():.2%}  median {np.median(fractions):.2%}  "
+            f"max {fractions.max():.2%}"
+        )
+    lines.append(f"normal samples with a labelled point: {len(stats['labelled_normals'])}")
+    lines.append(f"failed samples: {len(stats['failed'])}")
+    lines += [f"  {sample_id}: {reason}" for sample_id, reason in sorted(stats["failed"].items())]
+    return "\n".join(lines)

@@ -1,0 +1,54 @@
+"""Exact per-point labels from the edits' own records (see :mod:`anomalygen.ops.base`).
+
+A sampled point is traced back through the edits of its sample, last edit first: at each edit
+it is claimed (anomalous, with that edit's anomaly index) if it lies on a face the edit
+created, if the edit moved it further than ``threshold`` from its pre-image, or if it lies
+within the edit's rim band; otherwise its pre-image on the edit's input is computed by
+barycentric coordinates and the previous edit is asked. Nothing is guessed from geometry
+after the fact, so labels cover the edited region and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import trimesh
+from scipy.spatial import cKDTree
+
+from anomalygen.ops.base import EditResult
+
+
+def anomaly_index(
+    base: trimesh.Trimesh,
+    edits: Sequence[EditResult],
+    face_index: np.ndarray,
+    barycentric: np.ndarray,
+    threshold: float,
+) -> np.ndarray:
+    """(N,) uint8: 0 for a normal point, k for a point changed by ``edits[k - 1]``.
+
+    face_index/barycentric: where the points lie on ``edits[-1].mesh`` (or on ``base`` when
+    there are no edits). Where several edits claim a point, the last one wins: its surface is
+    the one that was sampled.
+    """
+    labels = np.zeros(len(face_index), dtype=np.uint8)
+    open_ = np.arange(len(face_index))  # points not yet claimed, still traceable
+    face, bary = face_index.copy(), barycentric.copy()
+    for k in range(len(edits) - 1, -1, -1):
+        edit = edits[k]
+        corners = edit.mesh.faces[face]
+        moved = np.einsum("nk,nkd->nd", bary, edit.displacement[corners])
+        position = np.einsum("nk,nkd->nd", bary, edit.mesh.vertices[corners])
+        claimed = edit.new_faces[face] | (np.linalg.norm(moved, axis=1) > threshold)
+        if len(edit.rim_points):
+            distance, _ = cKDTree(edit.rim_points).query(position, distance_upper_bound=edit.rim_band)
+            claimed |= np.isfinite(distance)
+        labels[open_[claimed]] = k + 1
+        keep = ~claimed
+        open_, face, bary, position, moved = open_[keep], face[keep], bary[keep], position[keep], moved[keep]
+        if edit.face_origin is not None and len(open_):
+            previous = edits[k - 1].mesh if k else base
+            face = edit.face_origin[face]
+            bary = trimesh.triangles.points_to_barycentric(previous.triangles[face], position - moved)
+    return labels
