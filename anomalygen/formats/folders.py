@@ -1,0 +1,458 @@
+"""The field's per-class folder layouts, both ways, shared by Anomaly-ShapeNet and Real3D-AD.
+
+Both releases are ``<cls>/train/*.pcd``, ``<cls>/test/*.pcd`` and a ground-truth folder of
+one txt per anomalous test sample with an ``x y z label`` row per point. They differ only in
+what a :class:`FolderLayout` holds: file stems, the name of the GT folder, its delimiter and
+the tokens for normal test samples and some anomaly types.
+
+Export writes every sample of a shard folder; an anomalous sample's GT rows are its pcd's
+points in the same order, printed with the same 9 significant digits (float32 round-trips),
+so loaders that read points from the GT txt and loaders that read the pcd agree.
+
+Import reads a downloaded release into shards. GT rows are matched to pcd points by nearest
+neighbour (they are not always in pcd order and may be printed with fewer digits); where the
+GT does not describe the pcd's points at all, the GT points become the cloud.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import platform
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from anomalygen import __version__
+from anomalygen.formats.pcd import ENCODINGS, format_rows, read_pcd, write_pcd
+from anomalygen.shards import MANIFEST, SCHEMA_VERSION, SHARD_DIR, Sample, open_dataset, shard_path, write_manifest, write_shard
+
+NORMAL = "normal"
+
+# file token -> sample kind, over both releases (Anomaly-ShapeNet's misspellings included)
+_KIND_OF_TOKEN = {
+    "template": NORMAL, "positive": NORMAL, "good": NORMAL,
+    "bulge": "bulge", "concavity": "concavity", "sink": "concavity", "scratch": "scratch",
+    "crak": "crack", "crack": "crack", "hole": "hole", "broken": "break", "break": "break",
+    "bending": "bending",
+}
+# sample kind -> Anomaly-ShapeNet token, the token of this project's sample ids
+_TOKEN_OF_KIND = {"bulge": "bulge", "concavity": "concavity", "scratch": "scratch", "crack": "crak",
+                  "hole": "hole", "break": "broken", "bending": "bending"}
+
+
+@functools.lru_cache(maxsize=1)
+def _operator_tokens() -> dict[str, str]:
+    """kind -> token of the registered operators (they win over the static table)."""
+    from anomalygen.ops import OPERATORS
+
+    return {name: op.token for name, op in OPERATORS.items()}
+
+
+def kind_of_token(token: str) -> str | None:
+    """A file token's sample kind (``bulge_cut`` -> bulge by its first word); None if unknown."""
+    table = {**_KIND_OF_TOKEN, **{tok: kind for kind, tok in _operator_tokens().items()}}
+    token = token.lower()
+    if token in table:
+        return table[token]
+    first = re.split(r"[_\-]", token)[0]
+    return table.get(first)
+
+
+def id_token(kind: str, split: str) -> str:
+    """The token of a sample id for ``kind`` (mirrors :func:`anomalygen.plan.file_token`)."""
+    if kind == NORMAL:
+        return "template" if split == "train" else "positive"
+    return {**_TOKEN_OF_KIND, **_operator_tokens()}.get(kind, kind)
+
+
+def split_sample_id(sample_id: str) -> tuple[str, str, str, int]:
+    """``vase3/test/bulge2`` -> (``vase3``, ``test``, ``bulge``, 2)."""
+    class_name, split, name = sample_id.split("/")
+    m = re.fullmatch(r"(.*?)(\d+)", name)
+    if not m:
+        raise ValueError(f"sample id {sample_id!r} does not end in an index")
+    return class_name, split, m.group(1), int(m.group(2))
+
+
+@dataclass(frozen=True)
+class FolderLayout:
+    """What differs between the releases' folders."""
+
+    name: str
+    stem: str                      # format of a file stem: {cls}, {token}, {index}
+    gt_dir: str                    # GT folder beside train/ and test/
+    gt_delimiter: str              # between the columns of a GT row
+    normal_test_token: str         # token of normal test files
+    export_tokens: dict = field(default_factory=dict)   # id token -> file token where they differ
+
+    def file_stem(self, class_name: str, split: str, token: str, index: int) -> str:
+        if token == "positive" and split == "test":
+            token = self.normal_test_token
+        token = self.export_tokens.get(token, token)
+        return self.stem.format(cls=class_name, token=token, index=index)
+
+
+# ------------------------------------------------------------------------------------ export
+
+def prepare_dest(dest: Path, overwrite: bool) -> None:
+    if dest.exists() and not dest.is_dir():
+        raise ValueError(f"{dest}: exists and is not a folder")
+    if dest.exists() and any(dest.iterdir()) and not overwrite:
+        raise ValueError(f"{dest}: folder is not empty (pass overwrite=True to write into it)")
+    dest.mkdir(parents=True, exist_ok=True)
+
+
+def write_gt(path: Path, points: np.ndarray, labels: np.ndarray, delimiter: str) -> None:
+    """One ``x<d>y<d>z<d>label`` row per point, coordinates printed so float32 round-trips."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    points = np.asarray(points, np.float32)
+    columns = [points[:, k].tolist() for k in range(3)] + [np.asarray(labels, np.int64).tolist()]
+    path.write_text(format_rows(delimiter.join(["%.9g"] * 3 + ["%d"]), columns))
+
+
+def mesh_to_obj(mesh_ply: bytes) -> str:
+    """A PLY mesh (bytes) as OBJ text."""
+    import trimesh
+
+    mesh = trimesh.load(io.BytesIO(mesh_ply), file_type="ply", process=False, force="mesh")
+    return trimesh.exchange.obj.export_obj(mesh, include_normals=False, include_color=False, include_texture=False)
+
+
+def export_folder(src_dir, dest, layout: FolderLayout, *, encoding: str = "ascii", normals: bool = False,
+                  meshes: bool = True, overwrite: bool = False) -> dict:
+    """Write the shards under ``src_dir`` as ``layout``'s folders under ``dest``; returns a summary.
+
+    ``encoding``: PCD DATA (ascii like the releases, binary or binary_compressed);
+    ``normals``: also write normal_x/y/z fields (the releases have x y z only);
+    ``meshes``: write the edited mesh as ``<stem>.obj`` beside the pcd when the shards kept it.
+    """
+    if encoding not in ENCODINGS:
+        raise ValueError(f"unknown PCD encoding {encoding!r}; use one of {', '.join(ENCODINGS)}")
+    dataset = open_dataset(src_dir)
+    if len(dataset) == 0:
+        raise ValueError(f"{src_dir}: no samples to export (no shards under {Path(src_dir) / SHARD_DIR})")
+    dest = Path(dest)
+    prepare_dest(dest, overwrite)
+    summary = {"format": layout.name, "dest": str(dest), "samples": 0, "anomalous": 0, "gt_files": 0,
+               "meshes": 0, "points": 0, "classes": []}
+    for sample in dataset:
+        class_name, split, token, index = split_sample_id(sample.sample_id)
+        stem = layout.file_stem(class_name, split, token, index)
+        folder = dest / class_name / split
+        fields = {"x": sample.points[:, 0], "y": sample.points[:, 1], "z": sample.points[:, 2]}
+        if normals:
+            fields.update(normal_x=sample.normals[:, 0], normal_y=sample.normals[:, 1], normal_z=sample.normals[:, 2])
+        write_pcd(folder / f"{stem}.pcd", {k: np.asarray(v, np.float32) for k, v in fields.items()}, encoding)
+        if sample.object_label:
+            write_gt(dest / class_name / layout.gt_dir / f"{stem}.txt", sample.points, sample.labels, layout.gt_delimiter)
+            summary["gt_files"] += 1
+            summary["anomalous"] += 1
+        if meshes and sample.mesh_ply:
+            (folder / f"{stem}.obj").write_text(mesh_to_obj(sample.mesh_ply))
+            summary["meshes"] += 1
+        summary["samples"] += 1
+        summary["points"] += len(sample.points)
+        if class_name not in summary["classes"]:
+            summary["classes"].append(class_name)
+    return summary
+
+
+# ------------------------------------------------------------------------------------ import
+
+def estimate_normals(points: np.ndarray, k: int = 16) -> np.ndarray:
+    """(N, 3) unit normals from the PCA of each point's k nearest neighbours, turned to point
+    away from the centroid (right for the closed, roughly star-shaped objects of these sets)."""
+    from scipy.spatial import cKDTree
+
+    n = len(points)
+    if n < 3:
+        return np.zeros((n, 3), np.float32)
+    pts = np.asarray(points, np.float64)
+    tree = cKDTree(pts)
+    normals = np.empty((n, 3))
+    for start in range(0, n, 100_000):          # chunks bound the (chunk, k, 3) temporaries
+        rows = slice(start, min(start + 100_000, n))
+        _, idx = tree.query(pts[rows], k=min(k, n))
+        nb = pts[idx]                                              # (chunk, k, 3)
+        nb -= nb.mean(axis=1, keepdims=True)
+        _, vectors = np.linalg.eigh(nb.transpose(0, 2, 1) @ nb)   # (chunk, 3, 3), ascending
+        normals[rows] = vectors[:, :, 0]
+    flip = np.einsum("ni,ni->n", normals, pts - pts.mean(axis=0)) < 0
+    normals[flip] *= -1
+    return normals.astype(np.float32)
+
+
+def read_gt(path: Path) -> np.ndarray:
+    """A GT txt (comma or whitespace separated, >= 4 columns) -> (M, 4) float64 ``x y z label``."""
+    text = path.read_text()
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = "," if "," in first else None
+    try:
+        table = np.loadtxt(io.StringIO(text), delimiter=delimiter, ndmin=2, dtype=np.float64)
+    except ValueError as error:
+        raise ValueError(f"{path}: unreadable GT table ({error})") from None
+    if table.size and table.shape[1] < 4:
+        raise ValueError(f"{path}: GT rows need x, y, z, label; found {table.shape[1]} columns")
+    return table[:, :4] if table.size else np.zeros((0, 4))
+
+
+@dataclass
+class Match:
+    """How GT rows were matched to a cloud."""
+
+    labels: np.ndarray              # (N,) uint8, label of each cloud point
+    exact: bool                     # GT rows are the cloud's points in order
+    unmatched_points: int           # cloud points with no GT row within the tolerance (label 0)
+    unmatched_gt: int               # GT rows with no cloud point within the tolerance
+    tolerance: float
+    max_distance: float
+
+
+def match_gt(points: np.ndarray, gt: np.ndarray, relative_tolerance: float = 1e-3) -> Match:
+    """Labels for ``points`` (N, 3) from GT rows ``gt`` (M, 4) by nearest neighbour.
+
+    The tolerance is ``relative_tolerance`` x the cloud's bounding-box diagonal, capped at half
+    the median point spacing so that a GT row can never be taken for a neighbouring point.
+    """
+    from scipy.spatial import cKDTree
+
+    points = np.asarray(points, np.float32)
+    gt_xyz, gt_labels = gt[:, :3], (gt[:, 3] > 0.5).astype(np.uint8)
+    n = len(points)
+    if len(gt) == n and np.array_equal(gt_xyz.astype(np.float32), points):
+        return Match(gt_labels, True, 0, 0, 0.0, 0.0)
+    if n == 0 or len(gt) == 0:
+        return Match(np.zeros(n, np.uint8), False, n, len(gt), 0.0, float("inf"))
+    pts = points.astype(np.float64)
+    cloud_tree = cKDTree(pts)
+    tolerance = relative_tolerance * float(np.linalg.norm(pts.max(0) - pts.min(0)))
+    if n > 1:
+        spacing, _ = cloud_tree.query(pts, k=2)
+        tolerance = min(tolerance, 0.5 * float(np.median(spacing[:, 1])) or tolerance)
+    d_points, nearest_gt = cKDTree(gt_xyz).query(pts)
+    d_gt, _ = cloud_tree.query(gt_xyz)
+    matched = d_points <= tolerance
+    labels = np.where(matched, gt_labels[nearest_gt], 0).astype(np.uint8)
+    return Match(labels, False, int((~matched).sum()), int((d_gt > tolerance).sum()), tolerance,
+                 float(d_points.max()))
+
+
+def parse_stem(stem: str, class_name: str) -> tuple[str, int | None]:
+    """A release file stem -> (token, index or None).
+
+    ``vase3_bulge2`` -> (bulge, 2); ``482_bulge_cut`` -> (bulge_cut, 482);
+    ``good_1`` -> (good, 1); anything else -> (the stem, None).
+    """
+    rest = stem[len(class_name) + 1:] if stem.startswith(class_name + "_") else stem
+    for pattern, token_group, index_group in ((r"(\d+)_([A-Za-z][\w\-]*)", 2, 1),
+                                              (r"(?:.*_)?([A-Za-z]+)(\d+)", 1, 2),
+                                              (r"([A-Za-z][\w\-]*?)_(\d+)", 1, 2)):
+        m = re.fullmatch(pattern, rest)
+        if m:
+            return m.group(token_group).lower(), int(m.group(index_group))
+    return re.sub(r"\W", "_", rest).lower() or "sample", None
+
+
+def _has_samples(folder: Path) -> bool:
+    return any(any((folder / split).glob("*.pcd")) for split in ("train", "test") if (folder / split).is_dir())
+
+
+def _class_dirs(src: Path) -> list[Path]:
+    """Class folders (src itself or below it, at most 3 levels) with pcds in train/ or test/."""
+    for depth in range(4):
+        found = [f for f in (sorted(src.glob("/".join(["*"] * depth))) if depth else [src])
+                 if f.is_dir() and _has_samples(f)]
+        if found:
+            names = [f.name for f in found]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"{src}: class folder name(s) {twice} found more than once; import one release at a time")
+            return found
+    return []
+
+
+def _gt_folder(class_dir: Path) -> Path | None:
+    return next((p for p in sorted(class_dir.iterdir()) if p.is_dir() and p.name.lower() == "gt"), None)
+
+
+@dataclass
+class _Entry:
+    """One sample's files before reading."""
+
+    split: str
+    token: str
+    index: int | None
+    kind: str
+    pcd: Path | None
+    gt: Path | None
+
+
+def _entries(class_dir: Path) -> list[_Entry]:
+    gt_dir = _gt_folder(class_dir)
+    gts = {p.stem: p for p in sorted(gt_dir.glob("*.txt"))} if gt_dir else {}
+    entries = []
+    for split in ("train", "test"):
+        folder = class_dir / split
+        pcds = {p.stem: p for p in sorted(folder.glob("*.pcd"))} if folder.is_dir() else {}
+        stems = sorted(pcds) + (sorted(set(gts) - set(pcds)) if split == "test" else [])
+        for stem in stems:
+            token, index = parse_stem(stem, class_dir.name)
+            kind = NORMAL if split == "train" else (kind_of_token(token) or token)
+            entries.append(_Entry(split, token, index, kind, pcds.get(stem), gts.get(stem) if split == "test" else None))
+    return entries
+
+
+def _assign_ids(class_name: str, entries: list[_Entry]) -> list[str]:
+    """``<cls>/<split>/<token><index>`` ids: the file's index where free, else the next free one."""
+    keys = [(e.split, id_token(e.kind, e.split)) for e in entries]
+    taken: dict[tuple[str, str], set[int]] = {key: set() for key in keys}
+    indices: list[int | None] = [None] * len(entries)
+    for i, (entry, key) in enumerate(zip(entries, keys)):
+        if entry.index is not None and entry.index not in taken[key]:
+            indices[i] = entry.index
+            taken[key].add(entry.index)
+    for i, key in enumerate(keys):   # unnumbered files and clashes (482_bulge, 482_bulge_cut)
+        if indices[i] is None:
+            indices[i] = max(taken[key], default=-1) + 1
+            taken[key].add(indices[i])
+    return [f"{class_name}/{split}/{token}{index}" for (split, token), index in zip(keys, indices)]
+
+
+def _read_sample(sample_id: str, entry: _Entry, normals: str, points: str, tolerance: float, meshes: bool) -> tuple[Sample, dict]:
+    """Read one sample's pcd/GT into a :class:`Sample` and its import record."""
+    class_name, split, _ = sample_id.split("/")
+    record: dict = {"source": {"pcd": entry.pcd.name if entry.pcd else None, "gt": entry.gt.name if entry.gt else None}}
+    cloud = read_pcd(entry.pcd) if entry.pcd else None
+    gt = read_gt(entry.gt) if entry.gt else None
+    xyz = file_normals = None
+    if cloud is not None:
+        xyz = cloud.xyz.astype(np.float32)
+        keep = np.isfinite(xyz).all(axis=1)               # organized scans pad with NaN points
+        xyz = xyz[keep]
+        file_normals = cloud.normals[keep].astype(np.float32) if cloud.normals is not None else None
+        record["dropped_nan_points"] = int((~keep).sum())
+    labels = np.zeros(0 if xyz is None else len(xyz), np.uint8)
+    use_gt_points = gt is not None and (xyz is None or points == "gt")
+    if gt is not None and not use_gt_points:
+        match = match_gt(xyz, gt, tolerance)
+        record.update(gt_exact_order=match.exact, unmatched_points=match.unmatched_points,
+                      unmatched_gt=match.unmatched_gt, max_match_distance=match.max_distance)
+        bad = max(match.unmatched_points / max(len(xyz), 1), match.unmatched_gt / max(len(gt), 1))
+        if points == "auto" and bad > 0.01:
+            use_gt_points = True         # the GT is another point set: trust it, as loaders do
+        else:
+            labels = match.labels
+    if use_gt_points:
+        xyz, labels, file_normals = gt[:, :3].astype(np.float32), (gt[:, 3] > 0.5).astype(np.uint8), None
+    record["cloud"] = "gt" if use_gt_points else "pcd"
+    if file_normals is not None:
+        vectors, record["normals"] = file_normals, "file"
+    elif normals == "estimate":
+        vectors, record["normals"] = estimate_normals(xyz), "estimated"
+    else:
+        vectors, record["normals"] = np.zeros_like(xyz), "zeros"
+    mesh_ply = None
+    obj = entry.pcd.with_suffix(".obj") if entry.pcd else None
+    if meshes and obj is not None and obj.is_file():
+        import trimesh
+
+        mesh_ply = trimesh.load(obj, process=False, force="mesh").export(file_type="ply")
+    anomalous = entry.kind != NORMAL
+    sample = Sample(sample_id=sample_id, class_name=class_name, split=split, kind=entry.kind, points=xyz,
+                    normals=vectors, anomaly_index=labels, types=[entry.kind] if anomalous else [],
+                    params=[{}] if anomalous else [], seed=0, mesh_ply=mesh_ply)
+    return sample, record
+
+
+def _count(samples: dict[str, dict]) -> dict:
+    """class -> split -> kind -> n, as the generator's manifest counts."""
+    counts: dict = {}
+    for sample_id, entry in sorted(samples.items()):
+        class_name, split, _ = sample_id.split("/")
+        by_kind = counts.setdefault(class_name, {}).setdefault(split, {})
+        by_kind[entry["kind"]] = by_kind.get(entry["kind"], 0) + 1
+    return counts
+
+
+def import_folder(src, out_dir, layout: FolderLayout, *, normals: str = "estimate", points: str = "auto",
+                  tolerance: float = 1e-3, meshes: bool = True, shard_size: int = 64,
+                  overwrite: bool = False) -> dict:
+    """Read a downloaded release folder into shards + manifest under ``out_dir``; returns a summary.
+
+    ``normals``: ``estimate`` (kNN PCA, away from the centroid) or ``zeros`` where the pcd has
+    no normal fields; ``points``: ``auto`` (pcd, unless its GT is another point set), ``pcd``
+    or ``gt`` (the cloud of anomalous samples taken from the GT rows); ``tolerance``: GT
+    matching distance relative to the cloud's bounding-box diagonal.
+    """
+    import h5py
+    import scipy
+    import trimesh
+
+    if normals not in ("estimate", "zeros"):
+        raise ValueError(f"normals must be 'estimate' or 'zeros', got {normals!r}")
+    if points not in ("auto", "pcd", "gt"):
+        raise ValueError(f"points must be 'auto', 'pcd' or 'gt', got {points!r}")
+    src, out_dir = Path(src), Path(out_dir)
+    if not src.is_dir():
+        raise FileNotFoundError(f"{src}: no such folder")
+    if ((out_dir / MANIFEST).exists() or (out_dir / SHARD_DIR).exists()) and not overwrite:
+        raise ValueError(f"{out_dir}: already holds a dataset (pass overwrite=True to replace it)")
+    class_dirs = _class_dirs(src)
+    if not class_dirs:
+        raise ValueError(f"{src}: no class folder with train/ or test/ found ({layout.name} layout expected)")
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "source": {"format": layout.name, "path": str(src.resolve())},
+        "versions": {"anomalygen": __version__, "python": platform.python_version(), "numpy": np.__version__,
+                     "scipy": scipy.__version__, "trimesh": trimesh.__version__, "h5py": h5py.__version__},
+        "shards": {}, "samples": {}, "failed": {},
+    }
+    unmatched = 0
+    for class_dir in class_dirs:
+        class_name = class_dir.name
+        entries = _entries(class_dir)
+        ids = _assign_ids(class_name, entries)
+        by_split: dict[str, list[Sample]] = {}
+        records: dict[str, dict] = {}
+        for sample_id, entry in sorted(zip(ids, entries), key=lambda pair: _order(pair[0])):
+            try:
+                sample, record = _read_sample(sample_id, entry, normals, points, tolerance, meshes)
+            except (ValueError, OSError) as error:
+                manifest["failed"][sample_id] = f"{type(error).__name__}: {error}"
+                continue
+            if entry.kind != NORMAL and entry.gt is None:
+                record["missing_gt"] = True
+            unmatched += record.get("unmatched_points", 0) if record["cloud"] == "pcd" else 0
+            by_split.setdefault(entry.split, []).append(sample)
+            records[sample_id] = record
+        for split, samples in by_split.items():
+            for k, start in enumerate(range(0, len(samples), shard_size)):
+                shard_id = f"{class_name}/{split}-{k:04d}"
+                chunk = samples[start : start + shard_size]
+                attrs = {"anomalygen_version": __version__, "recipe_name": f"import:{layout.name}",
+                         "recipe_digest": "", "class_name": class_name, "split": split, "shard_id": shard_id,
+                         "source_path": str(class_dir.resolve())}
+                write_shard(shard_path(out_dir, shard_id), chunk, attrs)
+                manifest["shards"][shard_id] = {"samples": len(chunk), "failed": 0, "planned": len(chunk)}
+                for s in chunk:
+                    manifest["samples"][s.sample_id] = {
+                        "shard": shard_id, "kind": s.kind, "types": s.types, "points": len(s.points),
+                        "anomalous_fraction": round(s.anomalous_fraction, 6), "checksum": s.checksum,
+                        "import": records[s.sample_id]}
+    manifest["counts"] = _count(manifest["samples"])
+    write_manifest(out_dir, manifest)
+    entries = manifest["samples"].values()
+    return {"format": layout.name, "out_dir": str(out_dir), "classes": len(class_dirs), "samples": len(manifest["samples"]),
+            "failed": len(manifest["failed"]), "anomalous": sum(1 for e in entries if e["types"]),
+            "missing_gt": sum(1 for e in entries if e["import"].get("missing_gt")),
+            "cloud_from_gt": sum(1 for e in entries if e["import"]["cloud"] == "gt"),
+            "unmatched_points": unmatched}
+
+
+def _order(sample_id: str) -> tuple:
+    """Train first, normal samples before anomalies, then token and numeric index."""
+    _, split, token, index = split_sample_id(sample_id)
+    return (split != "train", token not in ("template", "positive"), token, index)
