@@ -97,5 +97,50 @@ def inspect(out_dir: Path) -> None:
     click.echo(summarize(out_dir))
 
 
+@main.command("export")
+@click.argument("src_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["anomaly-shapenet", "real3d-ad", "ply"]), required=True,
+              help="Layout to write: Anomaly-ShapeNet's or Real3D-AD's release folders, or one PLY per sample.")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--encoding", type=click.Choice(["ascii", "binary", "binary_compressed"]), default="ascii",
+              show_default=True, help="PCD encoding (the releases use ascii).")
+@click.option("--normals", is_flag=True, help="Also write normal_x/y/z fields into the PCD files.")
+@click.option("--no-meshes", is_flag=True, help="Do not write the edited meshes as OBJ even if the run kept them.")
+@click.option("--overwrite", is_flag=True, help="Write into DEST even if it is not empty.")
+def export_command(src_dir: Path, fmt: str, dest: Path, encoding: str, normals: bool, no_meshes: bool, overwrite: bool) -> None:
+    """Write the generated folder SRC_DIR to DEST in another layout, for existing loaders."""
+    from anomalygen.formats import export_dataset
+
+    options = {"overwrite": overwrite}
+    if fmt != "ply":
+        options.update(encoding=encoding, normals=normals, meshes=not no_meshes)
+    try:
+        summary = export_dataset(src_dir, fmt, dest, **options)
+    except (ValueError, FileNotFoundError) as error:
+        _fail(str(error))
+    click.echo(f"{dest}: {summary['samples']} samples ({summary.get('anomalous', 0)} anomalous) as {fmt}")
+
+
+@main.command("import")
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["anomaly-shapenet", "real3d-ad"]), required=True,
+              help="Layout of SRC: a downloaded Anomaly-ShapeNet or Real3D-AD folder.")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--normals", type=click.Choice(["estimate", "zeros"]), default="estimate", show_default=True,
+              help="Normals for files without them: PCA over 16 neighbours, or zeros.")
+@click.option("--overwrite", is_flag=True, help="Replace a dataset already in OUT_DIR.")
+def import_command(src: Path, fmt: str, out_dir: Path, normals: str, overwrite: bool) -> None:
+    """Read a real dataset folder SRC into shards in OUT_DIR, so detectors and evaluation run on it."""
+    from anomalygen.formats import import_dataset
+
+    try:
+        summary = import_dataset(src, fmt, out_dir, normals=normals, overwrite=overwrite)
+    except (ValueError, FileNotFoundError) as error:
+        _fail(str(error))
+    click.echo(f"{out_dir}: {summary['samples']} samples from {summary['classes']} classes, "
+               f"{summary['anomalous']} anomalous, {summary['failed']} failed, "
+               f"{summary['unmatched_points']} GT points unmatched")
+
+
 if __name__ == "__main__":
     main()

@@ -54,7 +54,7 @@ def prepared_mesh(recipe: Recipe, class_name: str, cache_dir: Path) -> trimesh.T
     from anomalygen.shapes.prepare import PreparedMeshCache
 
     cls = next(c for c in recipe.classes if c.name == class_name)
-    key = (recipe.source, cls, str(cache_dir))
+    key = (recipe.source, cls.name, cls.kind, cls.variant, cls.mesh, cls.synset, cls.model, str(cache_dir))
     if key not in _PREPARED:
         raw = source_mesh(recipe.source, cls)
         _PREPARED[key] = PreparedMeshCache(cache_dir).get(raw, recipe.source.remesh_edge)

@@ -114,8 +114,10 @@ def write_shard(path: Path, samples: Sequence[Sample], attrs: dict, compression:
 
         def stacked(name, arrays, dtype, width=None):
             data = np.concatenate(arrays).astype(dtype) if arrays else np.zeros((0,) + ((width,) if width else ()), dtype)
-            chunks = (min(max(len(data), 1), 65536),) + data.shape[1:]
-            f.create_dataset(name, data=data, chunks=chunks, **options)
+            if len(data):  # HDF5 cannot chunk an empty dataset
+                f.create_dataset(name, data=data, chunks=(min(len(data), 65536),) + data.shape[1:], **options)
+            else:
+                f.create_dataset(name, data=data)
 
         stacked("points", [s.points for s in samples], np.float32, 3)
         stacked("normals", [s.normals for s in samples], np.float32, 3)

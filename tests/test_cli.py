@@ -1,0 +1,139 @@
+"""End to end through the command line: synth, inspect, and the errors a user sees."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from anomalygen import open_dataset
+from anomalygen.cli import main
+
+TINY = {
+    "name": "tiny",
+    "version": 1,
+    "seed": 5,
+    "source": {"kind": "procedural", "remesh_edge": 0.04},
+    "points": {"count": [2048, 3000]},
+    "anomalies": {"max_attempts": 12},
+    "splits": {"train": 1, "test": {"normal": 1, "bulge": 2, "concavity": 2}},
+    "classes": {"cup0": None, "vase3": None},
+    "output": {"shard_size": 3},
+}
+
+
+def write(tmp_path, recipe, name="recipe.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    return path
+
+
+def synth(path, out, cache, *extra):
+    result = CliRunner().invoke(main, ["synth", str(path), "--out", str(out), "--cache-dir", str(cache), "--quiet", *extra])
+    return result
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("prepared")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, cache):
+    tmp = tmp_path_factory.mktemp("tiny")
+    out = tmp / "out"
+    result = synth(write(tmp, TINY), out, cache, "--workers", "1")
+    assert result.exit_code == 0, result.output
+    return tmp, out
+
+
+def test_synth_then_inspect(tiny_run):
+    _, out = tiny_run
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["failed"] == {}
+    assert len(manifest["samples"]) == 2 * 6
+    result = CliRunner().invoke(main, ["inspect", str(out)])
+    assert result.exit_code == 0
+    assert "classes: 2   train: 2   test: 10 (2 normal, 8 anomalous)" in result.output
+    assert "normal samples with a labelled point: 0" in result.output
+    for sample in open_dataset(out):
+        assert 2048 <= len(sample.points) <= 3000
+        if sample.kind == "normal":
+            assert not sample.labels.any()
+        else:
+            assert 0.01 <= sample.anomalous_fraction <= 0.07
+            assert sample.types == [sample.kind] and sample.params[0]["radius"] > 0
+
+
+def test_same_result_with_two_workers_and_after_resume(tiny_run, cache):
+    tmp, out = tiny_run
+    reference = json.loads((out / "manifest.json").read_text())
+    parallel = tmp / "parallel"
+    assert synth(tmp / "recipe.yaml", parallel, cache, "--workers", "2").exit_code == 0
+    assert json.loads((parallel / "manifest.json").read_text()) == reference
+    # delete one shard and run again: only it is rebuilt, identically
+    victim = next((parallel / "shards").rglob("*.h5"))
+    victim.unlink()
+    assert synth(tmp / "recipe.yaml", parallel, cache, "--workers", "1").exit_code == 0
+    assert json.loads((parallel / "manifest.json").read_text()) == reference
+    assert victim.exists()
+
+
+def test_one_sample_regenerates_alone(tiny_run, cache):
+    tmp, out = tiny_run
+    alone = tmp / "alone"
+    assert synth(tmp / "recipe.yaml", alone, cache, "--classes", "vase3").exit_code == 0
+    full = {s.sample_id: s for s in open_dataset(out, classes=["vase3"])}
+    for sample in open_dataset(alone):
+        np.testing.assert_array_equal(sample.points, full[sample.sample_id].points)
+        np.testing.assert_array_equal(sample.anomaly_index, full[sample.sample_id].anomaly_index)
+
+
+@pytest.mark.parametrize(
+    "change, key",
+    [
+        (lambda r: r.update(colour="red"), "colour"),
+        (lambda r: r["anomalies"].update(bulge={"radius": [-0.2, 0.3]}), "anomalies.bulge.radius"),
+        (lambda r: r["classes"].update(teapot0=None), "classes.teapot0"),
+        (lambda r: r["splits"]["test"].update(bulge=-1), "splits.test.bulge"),
+    ],
+)
+def test_bad_recipe_exits_2_naming_the_key(tmp_path, cache, change, key):
+    recipe = json.loads(json.dumps(TINY))
+    change(recipe)
+    path = write(tmp_path, recipe)
+    out = tmp_path / "out"
+    result = synth(path, out, cache)
+    assert result.exit_code == 2
+    message = result.output.strip()
+    assert len(message.splitlines()) == 1
+    assert str(path) in message and f"{key}:" in message
+    assert not out.exists()
+
+
+def test_unreadable_mesh_path_exits_2(tmp_path, cache, shared_data):
+    recipe = dict(TINY, source={"kind": "folder", "root": str(shared_data / "meshes/odedstein")},
+                  classes={"bunny": {"mesh": "no_such_mesh.obj"}})
+    result = synth(write(tmp_path, recipe), tmp_path / "out", cache)
+    assert result.exit_code == 2 and "classes.bunny.mesh" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_real_mesh_through_the_folder_source(tmp_path, cache, shared_data):
+    root = tmp_path / "meshes"
+    root.mkdir()
+    shutil.copy(shared_data / "meshes/odedstein/spot_low_resolution.obj", root / "spot.obj")
+    shutil.copy(shared_data / "meshes/odedstein/bunny.obj", root / "bunny.obj")
+    (root / "broken.obj").write_text("v 0 0 0\nf 1 2 3\nthis is not a mesh\n")
+    recipe = dict(TINY, source={"kind": "folder", "root": str(root), "remesh_edge": 0.04},
+                  classes={"spot": None, "bunny": None, "broken": None})
+    out = tmp_path / "out"
+    result = synth(write(tmp_path, recipe), out, cache)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {s.split("/")[0] for s in manifest["samples"]} == {"spot", "bunny"}
+    assert all(k.startswith("broken/") for k in manifest["failed"])  # reported, skipped, not fatal
+    assert len(manifest["failed"]) == 6 and "broken" in result.output
+    assert len(open_dataset(out, classes=["spot"])) == 6
