@@ -9,7 +9,7 @@ install: $(BIN)/anomalygen
 $(BIN)/anomalygen: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,detect]'
 	touch $@
 
 test: install

@@ -1,0 +1,29 @@
+"""Downstream anomaly detectors, fed only through :func:`anomalygen.shards.open_dataset`.
+
+- :mod:`~anomalygen.detect.pointops`: FPS, kNN, grouping, Chamfer distance in plain torch.
+- :mod:`~anomalygen.detect.gps`: Geometry-aware Point-cloud Sampling.
+- :mod:`~anomalygen.detect.base`: the shared detector interface and the registry of methods.
+- :mod:`~anomalygen.detect.imrnet`: IMRNet (masked patch reconstruction, iterative at test time).
+- :mod:`~anomalygen.detect.train`: ``train_detector`` / ``score_run`` over a generated dataset.
+
+Attributes are imported lazily, so ``import anomalygen.detect`` does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "Detector": "base", "register": "base", "available_methods": "base", "create_detector": "base",
+    "load_detector": "base", "detector_class": "base",
+    "IMRNet": "imrnet", "IMRNetConfig": "imrnet",
+    "train_detector": "train", "score_run": "train", "read_scores": "train", "SampleScores": "train",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"anomalygen.detect.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'anomalygen.detect' has no attribute {name!r}")

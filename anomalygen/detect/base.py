@@ -1,0 +1,168 @@
+"""The one detector interface that IMRNet and the baselines share, and the registry of methods.
+
+scikit-learn style::
+
+    det = create_detector("imrnet", {"steps": 300})
+    det.fit([cloud0, cloud1, ...])           # normal (N_i, 3) float arrays only
+    obj, per_point = det.score(test_cloud)   # float, (N,) float32 in the cloud's point order
+    det.save("model.pt", data_digest="...")
+    det = load_detector("model.pt")          # or IMRNet.load(...)
+
+A checkpoint is one ``torch.save`` file holding plain data only (tensors, numbers, strings,
+lists, dicts), so it loads with ``torch.load(weights_only=True)``::
+
+    {"format_version": 1, "method": "imrnet", "config": {...every config field...},
+     "state": {...method state, e.g. the model's state_dict...},
+     "data_digest": "<sha256 given by the caller>" or None, "info": {...history, timings...}}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+__all__ = [
+    "Detector",
+    "register",
+    "available_methods",
+    "detector_class",
+    "create_detector",
+    "load_detector",
+    "config_from_dict",
+    "CHECKPOINT_VERSION",
+]
+
+CHECKPOINT_VERSION = 1
+_REGISTRY: dict[str, type["Detector"]] = {}
+
+
+def config_from_dict(config_class: type, values: dict | None) -> Any:
+    """Build ``config_class`` from a (possibly partial) dict; unknown keys are an error."""
+    values = dict(values or {})
+    names = {f.name for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ValueError(f"{config_class.__name__}: unknown option(s) {unknown}; known: {sorted(names)}")
+    return config_class(**values)
+
+
+class Detector(ABC):
+    """Base class: a point-cloud anomaly detector fitted on normal clouds only.
+
+    Subclasses set ``name`` and ``config_class`` (a dataclass), implement :meth:`fit`,
+    :meth:`score`, :meth:`state_dict` and :meth:`load_state_dict`, and are registered with
+    :func:`register`.
+    """
+
+    name: ClassVar[str] = ""
+    config_class: ClassVar[type] = object
+
+    def __init__(self, config: Any = None):
+        if config is None:
+            config = self.config_class()
+        elif isinstance(config, dict):
+            config = config_from_dict(self.config_class, config)
+        self.config = config
+        self.info: dict = {}          # history and timings recorded by fit, saved with the model
+
+    @abstractmethod
+    def fit(self, clouds: Sequence[np.ndarray], seed: int = 0, progress: bool = False) -> "Detector":
+        """Fit on normal clouds only, each (N_i, 3); deterministic for a fixed ``seed``; returns self."""
+
+    @abstractmethod
+    def score(self, cloud: np.ndarray) -> tuple[float, np.ndarray]:
+        """(object score, (N,) float32 point scores in the order of ``cloud`` (N, 3)); higher = more anomalous."""
+
+    @abstractmethod
+    def state_dict(self) -> dict:
+        """Everything fitted, as tensors and plain Python values."""
+
+    @abstractmethod
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
+    def save(self, path: str | Path, data_digest: str | None = None) -> Path:
+        """Write the checkpoint (see the module docstring) to ``path``; returns the path."""
+        import torch
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "format_version": CHECKPOINT_VERSION,
+            "method": self.name,
+            "config": dataclasses.asdict(self.config),
+            "state": self.state_dict(),
+            "data_digest": data_digest,
+            "info": self.info,
+        }
+        tmp = path.with_name(f".{path.name}.tmp")
+        torch.save(payload, tmp)
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | None = None) -> "Detector":
+        """Load a checkpoint written by :meth:`save` (of this class or, from :class:`Detector`, any)."""
+        payload = read_checkpoint(path)
+        target = detector_class(payload["method"])
+        if cls is not Detector and not issubclass(target, cls):
+            raise TypeError(f"{path}: checkpoint of {payload['method']!r}, not {cls.name!r}")
+        config = config_from_dict(target.config_class, payload["config"])
+        if device is not None and hasattr(config, "device"):
+            config.device = device
+        det = target(config)
+        det.load_state_dict(payload["state"])
+        det.info = payload.get("info") or {}
+        det.data_digest = payload.get("data_digest")
+        return det
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """The raw checkpoint dict; plain data only, so ``weights_only=True`` suffices."""
+    import torch
+
+    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    if payload.get("format_version") != CHECKPOINT_VERSION:
+        raise ValueError(f"{path}: checkpoint format {payload.get('format_version')!r}, expected {CHECKPOINT_VERSION}")
+    return payload
+
+
+def register(cls: type[Detector]) -> type[Detector]:
+    """Class decorator: make ``cls`` available under ``cls.name``."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _import_builtin() -> None:
+    # Importing the modules registers their classes; done lazily so `import anomalygen.detect.base`
+    # stays cheap and the baselines (a later module) join by adding one import here.
+    from anomalygen.detect import imrnet  # noqa: F401
+
+
+def available_methods() -> list[str]:
+    _import_builtin()
+    return sorted(_REGISTRY)
+
+
+def detector_class(name: str) -> type[Detector]:
+    _import_builtin()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown detector {name!r}; available: {sorted(_REGISTRY)}") from None
+
+
+def create_detector(name: str, config: Any = None) -> Detector:
+    """A fresh detector of method ``name`` with ``config`` (dataclass, dict of overrides or None)."""
+    return detector_class(name)(config)
+
+
+def load_detector(path: str | Path, device: str | None = None) -> Detector:
+    """Load any registered detector's checkpoint."""
+    return Detector.load(path, device=device)

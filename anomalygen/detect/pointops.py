@@ -1,0 +1,184 @@
+"""Point-cloud primitives in plain PyTorch: FPS, kNN, grouping, Chamfer distance.
+
+No compiled extensions (pointnet2_ops, KNN_CUDA, chamfer3D): everything is a handful of
+vectorised tensor ops, so it runs wherever torch runs, on the CPU by default and on CUDA when
+asked. Shapes use ``B`` batch, ``N``/``M`` points, ``S`` query points, ``G`` groups, ``K``
+neighbours. All distances called ``dist2`` are squared Euclidean distances.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import torch
+
+__all__ = [
+    "resolve_device",
+    "index_points",
+    "square_distance",
+    "knn",
+    "farthest_point_sample",
+    "group",
+    "chamfer_distance",
+    "chamfer_l2",
+]
+
+
+def resolve_device(device: str | torch.device | None = "cpu") -> torch.device:
+    """``"cpu"`` (default) or ``"cuda"``/``"cuda:i"`` when CUDA is available; ``"auto"`` picks CUDA if present.
+
+    Asking for CUDA on a machine without it raises rather than silently running on the CPU,
+    so a benchmark never reports CPU timings as GPU ones.
+    """
+    if device is None or str(device) == "cpu":
+        return torch.device("cpu")
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device!r} requested but CUDA is not available")
+    return dev
+
+
+def index_points(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """Gather rows of ``x`` (B, N, C) with ``idx`` (B, *S) of ints in [0, N) -> (B, *S, C)."""
+    B = x.shape[0]
+    flat = idx.reshape(B, -1)
+    out = torch.gather(x, 1, flat.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+    return out.reshape(*idx.shape, x.shape[-1])
+
+
+def square_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Pairwise squared distances, ``a`` (B, S, 3), ``b`` (B, N, 3) -> (B, S, N), clamped at 0.
+
+    Uses the matrix-multiply expansion |a|^2 + |b|^2 - 2 a.b (what ``torch.cdist`` does for
+    large inputs) because the broadcast difference would allocate B*S*N*3 floats.
+    """
+    # baddbmm fuses "+ |b|^2" into the matrix product: one fewer pass over the (S, N) result
+    d = torch.baddbmm((b * b).sum(-1).unsqueeze(1), a, b.transpose(1, 2), alpha=-2.0)
+    d = d + (a * a).sum(-1, keepdim=True)
+    return d.clamp_min(0.0)
+
+
+def knn(query: torch.Tensor, ref: torch.Tensor, k: int, chunk: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` nearest points of ``ref`` (B, N, 3) to each point of ``query`` (B, S, 3).
+
+    Returns ``dist2`` (B, S, k) ascending and ``idx`` (B, S, k) into ``ref``. Queries are
+    processed ``chunk`` at a time so a 30K x 30K problem never materialises at once.
+    """
+    if k > ref.shape[1]:
+        raise ValueError(f"k={k} > {ref.shape[1]} reference points")
+    dists, idxs = [], []
+    for start in range(0, query.shape[1], chunk):
+        d = square_distance(query[:, start:start + chunk], ref)
+        dk, ik = torch.topk(d, k, dim=-1, largest=False, sorted=True)
+        dists.append(dk)
+        idxs.append(ik)
+    return torch.cat(dists, 1), torch.cat(idxs, 1)
+
+
+@contextmanager
+def _single_thread(device: torch.device):
+    """Run a loop of many tiny CPU ops on one thread.
+
+    Each FPS step touches only B*N*3 floats; with two intra-op threads the synchronisation
+    costs more than the work, and on a CPU shared with other jobs it was measured 10-30x
+    slower than one thread. The previous thread count is restored afterwards.
+    """
+    if device.type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def farthest_point_sample(
+    xyz: torch.Tensor,
+    m: int,
+    start: torch.Tensor | int | None = None,
+    weights: torch.Tensor | None = None,
+    init_dist: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Farthest point sampling: ``m`` indices per cloud of ``xyz`` (B, N, 3) -> (B, m) int64.
+
+    The loop runs over the ``m`` picks; each step is vectorised over the batch and the points
+    (update every point's squared distance to the chosen set, take the argmax).
+
+    start: first pick per cloud, an int or (B,) tensor; default 0 (deterministic).
+    weights: optional (B, N) positive factors; the next pick maximises ``weights * distance``
+        instead of the distance, which is how :mod:`gps` favours high-variation regions.
+    init_dist: optional (B, N) squared distances to points already chosen elsewhere; when given
+        the first pick is the argmax of it too (continue an FPS from an existing set).
+    """
+    B, N, _ = xyz.shape
+    if m > N:
+        raise ValueError(f"cannot sample {m} of {N} points")
+    device = xyz.device
+    # (B, 3, N) layout: the per-step distance update then reduces over a short leading axis of
+    # contiguous rows, about twice as fast on a CPU as summing the last axis of (B, N, 3).
+    xt = xyz.detach().permute(0, 2, 1).contiguous()
+    idx = torch.empty(B, m, dtype=torch.long, device=device)
+    dist = torch.full((B, N), float("inf"), device=device, dtype=xyz.dtype) if init_dist is None else init_dist.clone()
+    w2 = None if weights is None else weights.to(xyz.dtype) ** 2  # compare w^2 * d^2 == (w*d)^2
+    if init_dist is not None:
+        cur = torch.argmax(dist if w2 is None else dist * w2, dim=1)
+    elif start is None:
+        cur = torch.zeros(B, dtype=torch.long, device=device)
+    elif isinstance(start, int):
+        cur = torch.full((B,), start, dtype=torch.long, device=device)
+    else:
+        cur = start.to(device=device, dtype=torch.long)
+    buf = torch.empty_like(xt)
+    d = torch.empty_like(dist)
+    scored = torch.empty_like(dist)
+    with _single_thread(device):
+        for i in range(m):
+            idx[:, i] = cur
+            centre = xt.gather(2, cur.view(B, 1, 1).expand(B, 3, 1))   # (B, 3, 1)
+            torch.sub(xt, centre, out=buf)
+            buf.square_()
+            torch.sum(buf, 1, out=d)                                   # (B, N)
+            torch.minimum(dist, d, out=dist)
+            if w2 is None:
+                cur = torch.argmax(dist, dim=1)
+            else:
+                torch.mul(dist, w2, out=scored)
+                cur = torch.argmax(scored, dim=1)
+    return idx
+
+
+def group(xyz: torch.Tensor, centres: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """kNN patches: for each centre (B, G, 3) its ``k`` nearest points of ``xyz`` (B, N, 3).
+
+    Returns ``patches`` (B, G, k, 3) in coordinates relative to their centre and ``idx``
+    (B, G, k) into ``xyz`` (nearest first, so the centre itself comes first when it is in ``xyz``).
+    """
+    _, idx = knn(centres, xyz, k)
+    patches = index_points(xyz, idx) - centres.unsqueeze(2)
+    return patches, idx
+
+
+def chamfer_distance(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Both directions of the squared-L2 Chamfer distance between ``a`` (B, N, 3) and ``b`` (B, M, 3).
+
+    Returns ``d_ab`` (B, N) squared distance from each point of a to its nearest in b,
+    ``d_ba`` (B, M), and the matching indices ``idx_ab`` (B, N) into b, ``idx_ba`` (B, M) into a.
+    """
+    d = square_distance(a, b)
+    d_ab, idx_ab = d.min(dim=2)
+    d_ba, idx_ba = d.min(dim=1)
+    return d_ab, d_ba, idx_ab, idx_ba
+
+
+def chamfer_l2(a: torch.Tensor, b: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Chamfer-L2 loss (Point-MAE's ChamferDistanceL2): mean_a d_ab + mean_b d_ba per cloud.
+
+    ``a`` (B, N, 3), ``b`` (B, M, 3) -> scalar (``"mean"`` over the batch) or (B,) (``"none"``).
+    """
+    d_ab, d_ba, _, _ = chamfer_distance(a, b)
+    per = d_ab.mean(1) + d_ba.mean(1)
+    return per.mean() if reduction == "mean" else per
