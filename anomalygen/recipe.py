@@ -267,7 +267,6 @@ NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 NAME_TEXT = "a name of letters, digits, '_', '.', '-'"
 SOURCE_KINDS = ("procedural", "shapenet", "folder")
 COMPRESSIONS = ("gzip", "lzf", "none")
-MESH_SUFFIXES = (".obj", ".off", ".ply", ".stl", ".glb", ".gltf")
 TOP_KEYS = ("name", "version", "seed", "source", "points", "anomalies", "splits", "classes", "output")
 ANOMALY_SETTINGS = ("per_sample", "anomalous_fraction", "max_attempts")
 CLASS_KEYS = {"procedural": ("kind", "variant"), "folder": ("mesh",), "shapenet": ("synset", "model")}
@@ -560,7 +559,7 @@ def _procedural_class(check: _Checker, key: str, name: str, d: dict, spec: Class
 def _folder_mesh(check: _Checker, key: str, name: str, d: dict, root: Path) -> Path:
     if "mesh" not in d:
         found = sorted(p.name for p in root.iterdir()
-                       if p.stem == name and p.suffix.lower() in MESH_SUFFIXES and _kind_of(p) == "file")
+                       if p.stem == name and p.suffix.lower() in _mesh_suffixes() and _kind_of(p) == "file")
         if len(found) != 1:
             check.fail(key, name, f"a 'mesh' key, or exactly one mesh file {name}.<ext> in {root} "
                                   f"(found {', '.join(found) or 'none'})")
@@ -626,37 +625,16 @@ def _procedural_api() -> tuple[Callable[[str], tuple[str, int]], tuple[str, ...]
     return parse_class_name, tuple(KINDS)
 
 
-_FALLBACK_SYNSETS = {
-    "airplane": "02691156", "ashcan": "02747177", "bag": "02773838", "basket": "02801938",
-    "bathtub": "02808440", "bed": "02818832", "bench": "02828884", "birdhouse": "02843684",
-    "bookshelf": "02871439", "bottle": "02876657", "bowl": "02880940", "bus": "02924116",
-    "cabinet": "02933112", "camera": "02942699", "can": "02946921", "cap": "02954340",
-    "car": "02958343", "cellphone": "02992529", "chair": "03001627", "clock": "03046257",
-    "keyboard": "03085013", "dishwasher": "03207941", "display": "03211117",
-    "earphone": "03261776", "faucet": "03325088", "file": "03337140", "guitar": "03467517",
-    "helmet": "03513137", "jar": "03593526", "knife": "03624134", "lamp": "03636649",
-    "laptop": "03642806", "loudspeaker": "03691459", "mailbox": "03710193",
-    "microphone": "03759954", "microwave": "03761084", "motorcycle": "03790512",
-    "mug": "03797390", "piano": "03928116", "pillow": "03938244", "pistol": "03948459",
-    "pot": "03991062", "printer": "04004475", "remote": "04074963", "rifle": "04090263",
-    "rocket": "04099429", "skateboard": "04225987", "sofa": "04256520", "stove": "04330267",
-    "table": "04379243", "telephone": "04401088", "tower": "04460130", "train": "04468005",
-    "vessel": "04530566", "washer": "04554684",
-}
+
+
+def _mesh_suffixes() -> tuple[str, ...]:
+    from anomalygen.shapes.load import MESH_SUFFIXES
+
+    return MESH_SUFFIXES
 
 
 def _synset_id_fn() -> Callable[[str], str]:
-    """anomalygen.shapes.shapenet.synset_id, or a fallback until that module exists."""
-    try:
-        from anomalygen.shapes.shapenet import synset_id
-    except ImportError:
-        return _fallback_synset_id
+    """anomalygen.shapes.shapenet.synset_id (imported here: shapes imports this module)."""
+    from anomalygen.shapes.shapenet import synset_id
+
     return synset_id
-
-
-def _fallback_synset_id(name_or_id: str) -> str:
-    if re.fullmatch(r"\d{8}", name_or_id):
-        return name_or_id
-    if name_or_id.lower() in _FALLBACK_SYNSETS:
-        return _FALLBACK_SYNSETS[name_or_id.lower()]
-    raise ValueError(f"unknown synset {name_or_id!r}")
