@@ -1,0 +1,71 @@
+"""The built-in procedural shape library: Anomaly-ShapeNet's 15 object kinds, no downloads.
+
+A class name is a kind followed by a variant number (``vase3``, ``microphone0``).
+:func:`build` makes the mesh of any (kind, variant): the 40 canonical Anomaly-ShapeNet
+classes are hand-tuned presets, every other variant gets parameters derived
+deterministically from (kind, variant). Meshes are watertight, outward oriented, one body,
++Z up and about one unit in size (the pipeline re-centres and scales them later).
+
+One module per family, sharing :mod:`._geometry` (profiles, sweeps, booleans):
+:mod:`.revolved` (vessels, via :mod:`.vessels`), :mod:`.caps` (caps, helmets),
+:mod:`.headsets`, :mod:`.taps`, :mod:`.boxes` (eraser, shelf, bag), :mod:`.microphone`.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from typing import Mapping
+
+import trimesh
+
+from . import boxes, caps, headsets, microphone, revolved, taps
+from ._geometry import to_trimesh
+from ._registry import Kind
+
+REGISTRY: Mapping[str, Kind] = dict(sorted({
+    **revolved.KINDS, **caps.KINDS, **headsets.KINDS, **taps.KINDS, **boxes.KINDS,
+    **microphone.KINDS,
+}.items()))
+"""kind -> :class:`~._registry.Kind` (its builder, presets and variant sampler).
+``sorted(REGISTRY[k].presets)`` are the canonical Anomaly-ShapeNet variants of kind k."""
+
+KINDS: tuple[str, ...] = tuple(REGISTRY)
+"""The 15 object kinds of Anomaly-ShapeNet, alphabetically."""
+
+_NAME = re.compile(r"([a-z]+)([0-9]+)")
+
+
+def parse_class_name(name: str) -> tuple[str, int]:
+    """Split a class name into (kind, variant): ``"vase3" -> ("vase", 3)``.
+
+    Raises ValueError for anything that is not a known kind followed by digits.
+    """
+    match = _NAME.fullmatch(name) if isinstance(name, str) else None
+    if match is None or match.group(1) not in REGISTRY:
+        raise ValueError(f"{name!r} is not a procedural class name: expected a kind followed "
+                         f"by a variant number (e.g. 'vase3'); known kinds: {', '.join(KINDS)}")
+    return match.group(1), int(match.group(2))
+
+
+def build(kind: str, variant: int) -> trimesh.Trimesh:
+    """The mesh of ``variant`` (a non-negative int) of ``kind``; same arguments, same arrays.
+
+    Raises ValueError for an unknown kind or a negative / non-integer variant.
+    """
+    if kind not in REGISTRY:
+        raise ValueError(f"unknown kind {kind!r}; known kinds: {', '.join(KINDS)}")
+    try:
+        number = operator.index(variant)  # ints and numpy integers, not floats
+    except TypeError:
+        number = -1
+    if isinstance(variant, bool) or number < 0:
+        raise ValueError(f"variant must be a non-negative integer, got {variant!r}")
+    solid = REGISTRY[kind].build(number)
+    if solid.is_empty():
+        # a parameter combination the builder cannot handle; never hand on an empty mesh
+        raise RuntimeError(f"{kind}{number}: the procedural builder produced an empty solid")
+    return to_trimesh(solid)
+
+
+__all__ = ["KINDS", "REGISTRY", "build", "parse_class_name"]
