@@ -72,7 +72,8 @@ def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int,
 
     started = time.perf_counter()
     try:
-        manifest = synthesize(parsed, out_dir, classes=selected, workers=workers, cache_dir=cache_dir, on_shard_done=progress)
+        manifest = synthesize(parsed, out_dir, classes=selected, workers=workers, cache_dir=cache_dir,
+                              on_shard_done=progress, on_start=bar.update)
     except RunConflict as error:
         bar.close()
         _fail(str(error))
@@ -80,9 +81,9 @@ def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int,
     elapsed = time.perf_counter() - started
     if not quiet:
         n_done = len(manifest["samples"])
-        stages = ", ".join(f"{k} {v:.1f}s" for k, v in sorted(timings.items()))
+        stages = ", ".join(f"{k} {v:.1f}s" for k, v in sorted(timings.items())) or "nothing left to do"
         click.echo(f"{out_dir}: {n_done} samples in {len(manifest['shards'])} shards, "
-                   f"{len(manifest['failed'])} failed; {elapsed:.1f}s wall ({stages} of worker time)")
+                   f"{len(manifest['failed'])} failed; {elapsed:.1f}s wall (worker time: {stages})")
     for sample_id, reason in sorted(failures.items()):
         click.echo(f"failed {sample_id}: {reason}", err=True)
 

@@ -17,6 +17,7 @@ import trimesh
 
 from anomalygen.labels import anomaly_index
 from anomalygen.ops import OPERATORS, OperatorNotApplicable
+from anomalygen.ops.base import area_scale
 from anomalygen.plan import NORMAL, SampleJob
 from anomalygen.recipe import Recipe
 from anomalygen.sample import sample_surface
@@ -39,14 +40,17 @@ def make_sample(job: SampleJob, recipe: Recipe, base: trimesh.Trimesh, timings: 
     operator = OPERATORS[job.kind]
     ranges = recipe.anomalies.ranges.get(job.kind, {})
     lo_frac, hi_frac = recipe.anomalies.fraction
+    scale = area_scale(base)
     reasons: list[str] = []
+    fractions: list[float] = []
     for _attempt in range(recipe.anomalies.max_attempts):
         n_anomalies = int(rng.integers(recipe.anomalies.per_sample[0], recipe.anomalies.per_sample[1] + 1))
         mesh, edits = base, []
         started = time.perf_counter()
         try:
             for _ in range(n_anomalies):
-                edit = operator.apply(mesh, operator.draw(ranges, rng), rng)
+                edit = operator.apply(mesh, operator.absolute(operator.draw(ranges, rng), scale), rng)
+                edit.params = {**edit.params, "area_scale": round(scale, 6)}
                 edits.append(edit)
                 mesh = edit.mesh
         except OperatorNotApplicable as reason:
@@ -59,9 +63,11 @@ def make_sample(job: SampleJob, recipe: Recipe, base: trimesh.Trimesh, timings: 
         if not owned.all():
             reasons.append(f"anomaly {int(np.argmin(owned)) + 1} labelled no point")
         elif not lo_frac <= sample.anomalous_fraction <= hi_frac:
-            reasons.append(f"anomalous fraction {sample.anomalous_fraction:.4f} outside [{lo_frac}, {hi_frac}]")
+            fractions.append(sample.anomalous_fraction)
         else:
             return sample
+    if fractions:
+        reasons.append(f"anomalous fraction outside [{lo_frac}, {hi_frac}] (got {min(fractions):.4f}-{max(fractions):.4f})")
     summary = "; ".join(f"{r} (x{reasons.count(r)})" if reasons.count(r) > 1 else r for r in dict.fromkeys(reasons))
     raise SampleFailed(f"{job.kind}: no acceptable result in {recipe.anomalies.max_attempts} attempts: {summary}")
 

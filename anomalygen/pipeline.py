@@ -61,6 +61,15 @@ def prepared_mesh(recipe: Recipe, class_name: str, cache_dir: Path) -> trimesh.T
     return _PREPARED[key]
 
 
+def warm_cache(recipe: Recipe, class_name: str, cache_dir: Path) -> str | None:
+    """Prepare one class's mesh into the disk cache; returns the failure reason, if any."""
+    try:
+        prepared_mesh(recipe, class_name, cache_dir)
+    except Exception as error:  # reported again, per sample, by run_shard
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
 def run_shard(shard: ShardJob, recipe: Recipe, out_dir: Path, cache_dir: Path) -> ShardReport:
     """Generate and write one shard; a sample (or a whole class) that fails is reported, not raised."""
     timings: dict[str, float] = defaultdict(float)
@@ -149,8 +158,13 @@ def synthesize(
     workers: int = 1,
     cache_dir: Path | None = None,
     on_shard_done: Callable[[ShardReport, ShardJob], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> dict:
-    """Generate every pending shard of ``recipe`` into ``out_dir``; returns the manifest."""
+    """Generate every pending shard of ``recipe`` into ``out_dir``; returns the manifest.
+
+    ``on_start(n)`` is told how many planned samples earlier runs already finished;
+    ``on_shard_done(report, shard)`` is called as each shard is written.
+    """
     out_dir = Path(out_dir)
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     shards = shard_jobs(recipe)
@@ -168,6 +182,8 @@ def synthesize(
     out_dir.mkdir(parents=True, exist_ok=True)
     write_manifest(out_dir, manifest)
     by_id = {s.shard_id: s for s in pending}
+    if on_start:
+        on_start(sum(len(s.samples) for s in shards if s.shard_id in done))
 
     def finish(report: ShardReport) -> None:
         record(manifest, report, len(by_id[report.shard_id].samples))
@@ -180,6 +196,9 @@ def synthesize(
             finish(run_shard(shard, recipe, out_dir, cache_dir))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
+            # prepare each class once, before its shards run side by side
+            names = list(dict.fromkeys(s.class_name for s in pending))
+            list(pool.map(warm_cache, [recipe] * len(names), names, [cache_dir] * len(names)))
             futures = [pool.submit(run_shard, shard, recipe, out_dir, cache_dir) for shard in pending]
             for future in as_completed(futures):
                 finish(future.result())

@@ -42,7 +42,10 @@ class Param:
 
     ``default`` is the range used when the recipe gives none; ``bounds`` are the limits a recipe
     range must lie within (validation rejects anything outside). Lengths are in prepared-mesh
-    units: the object is centred and scaled into the unit sphere.
+    units: the object is centred and scaled into the unit sphere. An ``extent`` (a size along
+    the surface: a radius, a length, a band) is relative to the object's area scale
+    ``sqrt(area / 4 pi)`` (see :func:`area_scale`), so that a defect covers about the same share
+    of a thin tap as of a round vase; depths, heights and angles are absolute.
     """
 
     name: str
@@ -50,6 +53,7 @@ class Param:
     bounds: tuple[float, float]
     doc: str
     integer: bool = False
+    extent: bool = False
 
 
 @dataclass
@@ -118,6 +122,17 @@ class Operator:
             value = rng.uniform(low, high) if high > low else float(low)
             values[p.name] = int(round(value)) if p.integer else float(value)
         return values
+
+
+    def absolute(self, drawn: Mapping[str, float], scale: float) -> dict[str, float]:
+        """The drawn values with every ``extent`` multiplied by the object's area ``scale``."""
+        extents = {p.name for p in self.params if p.extent}
+        return {name: value * scale if name in extents else value for name, value in drawn.items()}
+
+
+def area_scale(mesh: trimesh.Trimesh) -> float:
+    """sqrt(surface area / 4 pi): 1 for the unit sphere, about 0.4 for a thin tap."""
+    return float(np.sqrt(mesh.area / (4.0 * np.pi)))
 
 
 OPERATORS: dict[str, Operator] = {}
