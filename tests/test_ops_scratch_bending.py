@@ -1,0 +1,436 @@
+"""scratch and bending: the two displacement operators that keep the surface connected.
+
+Test meshes are built here: a hollow cup with a handle (manifold booleans), a tall bottle-like
+solid of revolution and a sphere, each centred, scaled into the unit sphere and isotropically
+remeshed at edge ~0.025 like a prepared mesh.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pymeshlab
+import pytest
+import scipy.sparse
+import trimesh
+from manifold3d import CrossSection, Manifold
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from anomalygen.ops import OPERATORS, OperatorNotApplicable
+from anomalygen.ops.base import area_scale
+from anomalygen.ops._curves import refine_faces
+from anomalygen.ops.bending import MAX_STRAIN, Part, _bend, _find_part, _vertex_areas
+from anomalygen.ops.scratch import BAND
+
+EDGE = 0.025
+THRESHOLD = 0.004  # the recipes' default label threshold
+
+
+# --------------------------------------------------------------------------------------------
+# test meshes
+# --------------------------------------------------------------------------------------------
+
+
+def _to_trimesh(solid: Manifold) -> trimesh.Trimesh:
+    mesh = solid.to_mesh()
+    return trimesh.Trimesh(
+        np.asarray(mesh.vert_properties)[:, :3].astype(np.float64),
+        np.asarray(mesh.tri_verts).astype(np.int64),
+        process=False,
+    )
+
+
+def _unit_sphere(mesh: trimesh.Trimesh, radius: float = 0.98) -> trimesh.Trimesh:
+    """Centre on the bounding box and scale so the farthest vertex is at ``radius``."""
+    vertices = mesh.vertices - mesh.bounds.mean(axis=0)
+    vertices *= radius / np.linalg.norm(vertices, axis=1).max()
+    return trimesh.Trimesh(vertices, mesh.faces, process=False)
+
+
+def _remesh(mesh: trimesh.Trimesh, edge: float = EDGE, iterations: int = 5) -> trimesh.Trimesh:
+    meshset = pymeshlab.MeshSet()
+    meshset.add_mesh(pymeshlab.Mesh(mesh.vertices, mesh.faces))
+    meshset.meshing_isotropic_explicit_remeshing(
+        iterations=iterations, targetlen=pymeshlab.PureValue(edge), checksurfdist=False
+    )
+    out = meshset.current_mesh()
+    return trimesh.Trimesh(out.vertex_matrix(), out.face_matrix(), process=False)
+
+
+def _components(mesh: trimesh.Trimesh) -> int:
+    edges = mesh.edges_unique
+    n = len(mesh.vertices)
+    graph = scipy.sparse.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    return connected_components(graph, directed=False)[0]
+
+
+@pytest.fixture(scope="module")
+def cup() -> trimesh.Trimesh:
+    """Hollow cup (wall 0.05 before scaling) with a ring handle on its +x side."""
+    outer = Manifold.cylinder(1.0, 0.5, 0.5, 96)
+    inner = Manifold.cylinder(1.0, 0.45, 0.45, 96).translate((0.0, 0.0, 0.06))
+    ring = CrossSection.circle(0.045, 24).translate((0.26, 0.0))
+    handle = Manifold.revolve(ring, 64).rotate((90.0, 0.0, 0.0)).translate((0.5, 0.0, 0.5))
+    mesh = _remesh(_unit_sphere(_to_trimesh((outer + handle) - inner)))
+    assert mesh.is_watertight
+    return mesh
+
+
+@pytest.fixture(scope="module")
+def bottle() -> trimesh.Trimesh:
+    """Tall solid of revolution: body radius 0.35, shoulder, neck radius 0.11, lip at the top."""
+    profile = np.array([
+        (0.0, 0.0), (0.35, 0.0), (0.36, 0.02), (0.36, 1.1), (0.3, 1.3), (0.14, 1.45), (0.11, 1.5),
+        (0.11, 1.85), (0.125, 1.87), (0.125, 1.92), (0.0, 1.92),
+    ])
+    mesh = _remesh(_unit_sphere(_to_trimesh(Manifold.revolve(CrossSection([profile]), 96))))
+    assert mesh.is_watertight
+    return mesh
+
+
+@pytest.fixture(scope="module")
+def sphere() -> trimesh.Trimesh:
+    mesh = trimesh.creation.icosphere(subdivisions=5, radius=0.98)  # edges ~0.03
+    return trimesh.Trimesh(mesh.vertices, mesh.faces, process=False)
+
+
+@pytest.fixture(scope="module")
+def meshes(cup, bottle, sphere) -> dict[str, trimesh.Trimesh]:
+    return {"cup": cup, "bottle": bottle, "sphere": sphere}
+
+
+def anomalous_fraction(result, samples: int = 100_000, seed: int = 0) -> float:
+    """Fraction of area-uniform points on the edited surface moved more than THRESHOLD."""
+    mesh = result.mesh
+    points, face = trimesh.sample.sample_surface(mesh, samples, seed=seed)
+    bary = trimesh.triangles.points_to_barycentric(mesh.triangles[face], points)
+    moved = np.einsum("ij,ijk->ik", bary, result.displacement[mesh.faces[face]])
+    return float((np.linalg.norm(moved, axis=1) > THRESHOLD).mean())
+
+
+def polyline_distance(points: np.ndarray, polyline: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) distance from each point to a (M, 3) polyline and (N,) arc length of its foot."""
+    a, b = polyline[:-1], polyline[1:]
+    ab = b - a
+    squared = np.maximum(np.einsum("mk,mk->m", ab, ab), 1e-300)
+    t = np.clip(np.einsum("nmk,mk->nm", points[:, None] - a[None], ab) / squared, 0, 1)
+    foot = a[None] + t[..., None] * ab[None]
+    distance = np.linalg.norm(points[:, None] - foot, axis=2)
+    best = np.argmin(distance, axis=1)
+    rows = np.arange(len(points))
+    arc = np.concatenate(([0.0], np.cumsum(np.linalg.norm(ab, axis=1))))
+    return distance[rows, best], arc[best] + t[rows, best] * np.linalg.norm(ab, axis=1)[best]
+
+
+# --------------------------------------------------------------------------------------------
+# refinement
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 6])
+def test_refine_faces_is_crack_free_and_traces_origins(sphere, n):
+    rng = np.random.default_rng(n)
+    # a blob plus scattered single faces: every closure case (1, 2, 3 split edges) occurs
+    selected = np.linalg.norm(sphere.triangles_center - sphere.vertices[0], axis=1) < 0.3
+    selected |= rng.random(len(sphere.faces)) < 0.02
+    refined = refine_faces(sphere, selected, n)
+    out = trimesh.Trimesh(refined.vertices, refined.faces, process=False)
+    assert out.is_watertight and out.is_winding_consistent
+    assert np.isclose(out.area, sphere.area, rtol=1e-12) and np.isclose(out.volume, sphere.volume, rtol=1e-12)
+    assert (out.area_faces > 0).all()
+    # every output face lies in its origin face (all three corners do)
+    origin = sphere.triangles[refined.face_origin]
+    for corner in range(3):
+        closest = trimesh.triangles.closest_point(origin, out.triangles[:, corner])
+        assert np.abs(closest - out.triangles[:, corner]).max() < 1e-12
+    assert refined.refined.sum() >= n * n * selected.sum()
+    np.testing.assert_allclose(refined.interpolate(sphere.vertices), refined.vertices, atol=1e-15)
+
+
+# --------------------------------------------------------------------------------------------
+# scratch
+# --------------------------------------------------------------------------------------------
+
+SCRATCH = {"depth": 0.012, "width": 0.1, "length": 1.2}
+
+
+@pytest.mark.parametrize("name,seed", [("cup", 0), ("cup", 1), ("bottle", 2), ("sphere", 3)])
+def test_scratch_is_a_shallow_narrow_groove_of_the_drawn_size(meshes, name, seed):
+    mesh = meshes[name]
+    result = OPERATORS["scratch"].apply(mesh, SCRATCH, np.random.default_rng(seed))
+    out = result.mesh
+    magnitude = np.linalg.norm(result.displacement, axis=1)
+    # depth: the deepest vertex sits (almost) on the curve
+    assert SCRATCH["depth"] * 0.95 <= magnitude.max() <= SCRATCH["depth"] * (1 + 1e-9)
+    # inward: along minus the normal, so the enclosed volume shrinks
+    assert out.volume < mesh.volume
+    # narrow: the groove (moved by half the depth or more) is within half a width of the
+    # recorded curve, give or take an edge and the height band; nothing moves beyond the band
+    curve = np.asarray(result.params["curve"])
+    moved = magnitude > 0
+    distance, arc = polyline_distance(out.vertices[moved] - result.displacement[moved], curve)
+    half, depth = SCRATCH["width"] / 2, SCRATCH["depth"]
+    assert distance.max() <= np.hypot(half, BAND[1] * depth) + EDGE
+    assert distance[magnitude[moved] >= 0.5 * depth].max() <= np.hypot(half, BAND[0] * depth) + EDGE
+    # length: the curve is L long, and the groove runs along (nearly) all of it
+    assert result.params["curve_length"] == pytest.approx(SCRATCH["length"], rel=0.1)
+    deep = magnitude[moved] > 0.5 * SCRATCH["depth"]
+    assert np.ptp(arc[deep]) == pytest.approx(result.params["curve_length"], abs=2 * SCRATCH["width"])
+    # still a closed surface, nothing new, and the topology change is fully traced
+    assert out.is_watertight and _components(out) == _components(mesh)
+    assert not result.new_faces.any()
+    assert result.face_origin is not None and (result.face_origin >= 0).all()
+    before = out.vertices - result.displacement
+    centroids = before[out.faces].mean(axis=1)
+    closest = trimesh.triangles.closest_point(mesh.triangles[result.face_origin], centroids)
+    assert np.abs(closest - centroids).max() < 1e-9
+    assert trimesh.Trimesh(before, out.faces, process=False).area == pytest.approx(mesh.area, rel=1e-9)
+    assert json.loads(json.dumps(result.params)) == result.params
+
+
+def _crossing_faces(mesh: trimesh.Trimesh, faces: np.ndarray, k: int = 16) -> int:
+    """How many of ``faces`` cross a nearby face they share no vertex with (edge vs triangle,
+    both ways, Moller-Trumbore on the k faces with the nearest centroids)."""
+    triangles, centres = mesh.triangles, mesh.triangles_center
+    other = cKDTree(centres).query(centres[faces], k=k)[1]
+    a = np.repeat(faces, k)
+    b = other.ravel()
+    keep = ~(mesh.faces[a][:, :, None] == mesh.faces[b][:, None, :]).any(axis=(1, 2))
+    a, b = a[keep], b[keep]
+    hit = np.zeros(len(a), dtype=bool)
+    for first, second in ((a, b), (b, a)):
+        for corner in range(3):
+            p0, p1 = triangles[first, corner], triangles[first, (corner + 1) % 3]
+            tri = triangles[second]
+            e1, e2, d = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], p1 - p0
+            h = np.cross(d, e2)
+            det = np.einsum("ij,ij->i", e1, h)
+            inv = np.divide(1.0, det, out=np.zeros_like(det), where=np.abs(det) > 1e-15)
+            sv = p0 - tri[:, 0]
+            u = np.einsum("ij,ij->i", sv, h) * inv
+            q = np.cross(sv, e1)
+            v = np.einsum("ij,ij->i", d, q) * inv
+            t = np.einsum("ij,ij->i", e2, q) * inv
+            hit |= (inv != 0) & (u >= 0) & (v >= 0) & (u + v <= 1) & (t >= 0) & (t <= 1)
+    return len(np.unique(a[hit]))
+
+
+@pytest.fixture(scope="module")
+def thin_cup() -> trimesh.Trimesh:
+    """A cup with a wall about as thin as the deepest scratch and a thin ring handle."""
+    outer = Manifold.cylinder(1.0, 0.5, 0.5, 96)
+    inner = Manifold.cylinder(1.0, 0.485, 0.485, 96).translate((0.0, 0.0, 0.02))
+    ring = CrossSection.circle(0.015, 16).translate((0.26, 0.0))
+    handle = Manifold.revolve(ring, 64).rotate((90.0, 0.0, 0.0)).translate((0.5, 0.0, 0.5))
+    return _remesh(_unit_sphere(_to_trimesh((outer + handle) - inner)), iterations=3)
+
+
+def test_scratch_across_thin_rims_and_tubes_never_crosses_itself(thin_cup):
+    """Grooves deeper than the wall is thick, across the rim, the wall and the thin handle:
+    dented, never folded through (the map is one-to-one by construction)."""
+    op = OPERATORS["scratch"]
+    params = {"depth": 0.018, "width": 0.15, "length": 1.6}
+    for seed in range(4):
+        result = op.apply(thin_cup, params, np.random.default_rng(seed))
+        moved = np.flatnonzero((result.displacement != 0).any(axis=1)[result.mesh.faces].any(axis=1))
+        assert _crossing_faces(result.mesh, moved) == 0
+        assert result.mesh.is_watertight
+
+
+def test_scratch_is_much_shallower_than_a_concavity():
+    scratch = OPERATORS["scratch"].default_ranges()
+    concavity = OPERATORS["concavity"].default_ranges()
+    assert scratch["depth"][1] <= 0.5 * concavity["height"][0]
+    # both are extents (area-scale units): narrower than half a concavity's diameter
+    extent = {name: {p.name: p.extent for p in OPERATORS[name].params} for name in ("scratch", "concavity")}
+    assert extent["scratch"]["width"] and extent["concavity"]["radius"]
+    assert scratch["width"][1] <= concavity["radius"][0]
+
+
+def _default_fractions(name: str, mesh: trimesh.Trimesh, count: int, seed: int) -> list[float]:
+    """Anomalous fractions of ``count`` applicable default draws (retrying like the pipeline)."""
+    op, rng, fractions = OPERATORS[name], np.random.default_rng(seed), []
+    for _ in range(4 * count):
+        try:  # extents are drawn in area-scale units, as the pipeline does
+            result = op.apply(mesh, op.absolute(op.draw({}, rng), area_scale(mesh)), rng)
+        except OperatorNotApplicable:
+            continue
+        fractions.append(anomalous_fraction(result, samples=50_000))
+        if len(fractions) == count:
+            return fractions
+    raise AssertionError(f"{name} was applicable only {len(fractions)} times")
+
+
+def test_scratch_defaults_label_a_plausible_fraction(cup, bottle):
+    """1%-7% of the points is the benchmark's range; record what the defaults give."""
+    fractions = {"cup": _default_fractions("scratch", cup, 4, 7), "bottle": _default_fractions("scratch", bottle, 4, 7)}
+    # extents follow the object's scale, so a big cup (area ~10.8) and a slim bottle (~3.7) agree
+    for name, values in fractions.items():
+        assert 0.01 <= np.median(values) <= 0.04, (name, values)
+
+
+def test_scratch_is_deterministic(cup):
+    first, second = (OPERATORS["scratch"].apply(cup, SCRATCH, np.random.default_rng(11)) for _ in range(2))
+    np.testing.assert_array_equal(first.mesh.vertices, second.mesh.vertices)
+    np.testing.assert_array_equal(first.mesh.faces, second.mesh.faces)
+    assert first.params == second.params
+
+
+def test_scratch_longer_than_the_object_is_not_applicable(sphere):
+    small = trimesh.Trimesh(sphere.vertices * 0.2, sphere.faces, process=False)
+    with pytest.raises(OperatorNotApplicable, match="scratch: no groove fits.*no surface path"):
+        OPERATORS["scratch"].apply(small, SCRATCH, np.random.default_rng(0))
+
+
+# --------------------------------------------------------------------------------------------
+# bending
+# --------------------------------------------------------------------------------------------
+
+
+def _first_bend(mesh, params, seeds=range(12)):
+    """The first seed whose draw is applicable (the pipeline retries the same way)."""
+    for seed in seeds:
+        try:
+            return OPERATORS["bending"].apply(mesh, params, np.random.default_rng(seed))
+        except OperatorNotApplicable:
+            continue
+    raise AssertionError("bending was never applicable")
+
+
+@pytest.mark.parametrize("name", ["cup", "bottle"])
+def test_bending_bends_a_small_part_rigidly_and_leaves_the_rest(meshes, name):
+    mesh = meshes[name]
+    result = _first_bend(mesh, {"angle": 20.0, "part_fraction": 0.05})
+    out, params = result.mesh, result.params
+    assert result.face_origin is None and not result.new_faces.any()
+    assert json.loads(json.dumps(params)) == params
+    np.testing.assert_array_equal(out.faces, mesh.faces)
+    assert out.is_watertight and _components(out) == _components(mesh)
+    # where the part is, measured from the cut plane
+    u, pivot, tau = np.asarray(params["direction"]), np.asarray(params["pivot"]), params["transition"]
+    x = (mesh.vertices - pivot) @ u
+    magnitude = np.linalg.norm(result.displacement, axis=1)
+    moved = magnitude > 0
+    assert moved.any() and magnitude.max() > 0.02
+    assert (x[moved] > 0).all()  # nothing on the fixed side of the cut moves
+    assert moved.sum() < 0.2 * len(mesh.vertices)  # a small part, not half the object
+    # beyond the transition the part turns rigidly: edge lengths are kept exactly
+    edges = mesh.edges_unique
+    before = np.linalg.norm(np.diff(mesh.vertices[edges], axis=1)[:, 0], axis=1)
+    after = np.linalg.norm(np.diff(out.vertices[edges], axis=1)[:, 0], axis=1)
+    rigid = (x[edges] > tau).all(axis=1) & moved[edges].all(axis=1)
+    assert rigid.any()
+    np.testing.assert_allclose(after[rigid], before[rigid], rtol=1e-9)
+    # and the transition stretches no edge by more than the fold limit
+    assert np.abs(after / before - 1).max() < MAX_STRAIN
+    # the rotated tip turned by the drawn angle
+    axis = np.asarray(params["axis"])
+    tip = np.argmax(x)
+    tip_edges = np.flatnonzero((edges == tip).any(axis=1) & rigid)
+    e = edges[tip_edges[0]]
+    d0, d1 = np.diff(mesh.vertices[e], axis=0)[0], np.diff(out.vertices[e], axis=0)[0]
+    d0, d1 = d0 - (d0 @ axis) * axis, d1 - (d1 @ axis) * axis
+    turned = np.degrees(np.arccos(np.clip(d0 @ d1 / np.linalg.norm(d0) / np.linalg.norm(d1), -1, 1)))
+    assert turned == pytest.approx(20.0, abs=0.1)
+
+
+def test_bending_defaults_label_a_plausible_fraction(cup, bottle):
+    fractions = _default_fractions("bending", cup, 3, 3) + _default_fractions("bending", bottle, 3, 3)
+    assert all(0.01 <= f <= 0.07 for f in fractions), fractions
+
+
+def test_bending_is_deterministic(cup):
+    params = {"angle": 15.0, "part_fraction": 0.03}
+    first = _first_bend(cup, params)
+    second = _first_bend(cup, params)
+    np.testing.assert_array_equal(first.mesh.vertices, second.mesh.vertices)
+    assert first.params == second.params
+
+
+def test_bending_a_sphere_is_not_applicable(sphere):
+    """A sphere has no protruding part: every tip is a cap no longer than it is wide."""
+    for seed in range(3):
+        with pytest.raises(OperatorNotApplicable, match="bending: no slender part.*stub"):
+            OPERATORS["bending"].apply(sphere, {"angle": 15.0, "part_fraction": 0.04}, np.random.default_rng(seed))
+
+
+def test_bending_refuses_to_swing_a_part_into_its_neighbour():
+    """A fork of two flat prongs 0.06 apart: bending one prong towards the other is refused,
+    bending it away is fine."""
+    base = Manifold.cube((0.5, 0.4, 0.2), center=True)
+    prong = Manifold.cube((0.5, 0.04, 0.8)).translate((-0.25, 0.0, 0.05))
+    fork = base + prong.translate((0.0, 0.03, 0.0)) + prong.translate((0.0, -0.07, 0.0))
+    mesh = _remesh(_unit_sphere(_to_trimesh(fork)), edge=0.03, iterations=3)
+    vertices, edges = np.asarray(mesh.vertices), np.asarray(mesh.edges_unique)
+    area = _vertex_areas(np.asarray(mesh.faces), np.asarray(mesh.area_faces), len(vertices))
+    # the tip piece at +z: one prong only (the extreme vertex picks which)
+    part = _find_part(np.array([0.0, 0.0, 1.0]), vertices, edges, area, 0.06 * area.sum())
+    assert isinstance(part, Part)
+    prong_side = np.sign(vertices[part.mask, 1].mean())
+    outcomes = {}
+    for seed in range(8):  # both bend directions occur
+        rng = np.random.default_rng(seed)
+        try:
+            displacement, where = _bend(vertices, edges, EDGE, part, 25.0, rng)
+        except OperatorNotApplicable as refused:
+            assert "touch the rest" in str(refused)
+            outcomes["refused"] = True
+            continue
+        towards = np.sign(displacement[part.mask][:, 1].mean())
+        outcomes["bent away"] = True
+        assert towards == prong_side  # the accepted bends go away from the other prong
+    assert outcomes == {"refused": True, "bent away": True}
+
+
+# --------------------------------------------------------------------------------------------
+# real meshes
+# --------------------------------------------------------------------------------------------
+
+
+def _prepare(path: Path) -> trimesh.Trimesh | None:
+    """Stand-in for the project's mesh preparation: one mesh, unit sphere, edges <= 0.08."""
+    loaded = trimesh.load(path, force="mesh", process=False)
+    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
+        return None
+    mesh = _unit_sphere(trimesh.Trimesh(loaded.vertices, loaded.faces, process=True))
+    vertices, faces = trimesh.remesh.subdivide_to_size(mesh.vertices, mesh.faces, max_edge=0.08, max_iter=6)
+    if len(faces) > 60_000:  # keep the test quick; big meshes take the same code path
+        return None
+    return trimesh.Trimesh(vertices, faces, process=True)
+
+
+@pytest.mark.slow
+def test_operators_run_on_real_meshes(shared_data):
+    """Every real mesh yields a result or a readable OperatorNotApplicable, never a crash."""
+    seen = 0
+    for path in sorted((shared_data / "meshes").glob("*/*")):
+        if path.suffix.lower() not in {".obj", ".ply", ".stl", ".off"}:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                mesh = _prepare(path)
+            except Exception:  # loading is not what this test is about
+                continue
+        if mesh is None:
+            continue
+        seen += 1
+        for name in ("scratch", "bending"):
+            op = OPERATORS[name]
+            rng = np.random.default_rng(seen)
+            try:
+                result = op.apply(mesh, op.absolute(op.draw({}, rng), area_scale(mesh)), rng)
+            except OperatorNotApplicable as reason:
+                assert str(reason).startswith(f"{name}: "), (path, reason)
+                continue
+            assert np.isfinite(result.displacement).all(), path
+            assert np.abs(result.displacement).max() > 0, path
+            if name == "bending":
+                np.testing.assert_array_equal(result.mesh.faces, mesh.faces)
+            elif mesh.is_watertight:
+                assert result.mesh.is_watertight, path
+    assert seen >= 20
