@@ -23,7 +23,7 @@ from anomalygen import __version__
 from anomalygen.generate import SampleFailed, make_sample
 from anomalygen.plan import ShardJob, shard_jobs
 from anomalygen.recipe import Recipe
-from anomalygen.shards import MANIFEST, SCHEMA_VERSION, read_manifest, shard_path, write_manifest, write_shard
+from anomalygen.shards import MANIFEST, SCHEMA_VERSION, count_samples, read_manifest, shard_path, write_manifest, write_shard
 
 
 class RunConflict(Exception):
@@ -139,16 +139,6 @@ def record(manifest: dict, report: ShardReport, n_planned: int) -> None:
     manifest["samples"].update(report.samples)
     manifest["failed"].update(report.failed)
     manifest["counts"] = count_samples(manifest["samples"])
-
-
-def count_samples(samples: dict[str, dict]) -> dict:
-    """Nested counts: class -> split -> kind -> n."""
-    counts: dict = {}
-    for sample_id, entry in sorted(samples.items()):
-        class_name, split, _ = sample_id.split("/")
-        by_kind = counts.setdefault(class_name, {}).setdefault(split, {})
-        by_kind[entry["kind"]] = by_kind.get(entry["kind"], 0) + 1
-    return counts
 
 
 def synthesize(

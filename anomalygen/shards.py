@@ -244,6 +244,16 @@ def open_dataset(path: str | Path, classes: Sequence[str] | None = None, split: 
     return Dataset(path, classes=classes, split=split)
 
 
+def count_samples(samples: dict[str, dict]) -> dict:
+    """Manifest counts from its ``samples`` entries: class -> split -> kind -> n."""
+    counts: dict = {}
+    for sample_id, entry in sorted(samples.items()):
+        class_name, split, _ = sample_id.split("/")
+        by_kind = counts.setdefault(class_name, {}).setdefault(split, {})
+        by_kind[entry["kind"]] = by_kind.get(entry["kind"], 0) + 1
+    return counts
+
+
 def read_manifest(out_dir: str | Path) -> dict:
     with open(Path(out_dir) / MANIFEST) as f:
         return json.load(f)

@@ -27,7 +27,7 @@ import numpy as np
 
 from anomalygen import __version__
 from anomalygen.formats.pcd import ENCODINGS, format_rows, read_pcd, write_pcd
-from anomalygen.shards import MANIFEST, SCHEMA_VERSION, SHARD_DIR, Sample, open_dataset, shard_path, write_manifest, write_shard
+from anomalygen.shards import MANIFEST, SCHEMA_VERSION, SHARD_DIR, Sample, count_samples, open_dataset, shard_path, write_manifest, write_shard
 
 NORMAL = "normal"
 
@@ -367,16 +367,6 @@ def _read_sample(sample_id: str, entry: _Entry, normals: str, points: str, toler
     return sample, record
 
 
-def _count(samples: dict[str, dict]) -> dict:
-    """class -> split -> kind -> n, as the generator's manifest counts."""
-    counts: dict = {}
-    for sample_id, entry in sorted(samples.items()):
-        class_name, split, _ = sample_id.split("/")
-        by_kind = counts.setdefault(class_name, {}).setdefault(split, {})
-        by_kind[entry["kind"]] = by_kind.get(entry["kind"], 0) + 1
-    return counts
-
-
 def import_folder(src, out_dir, layout: FolderLayout, *, normals: str = "estimate", points: str = "auto",
                   tolerance: float = 1e-3, meshes: bool = True, shard_size: int = 64,
                   overwrite: bool = False) -> dict:
@@ -442,7 +432,7 @@ def import_folder(src, out_dir, layout: FolderLayout, *, normals: str = "estimat
                         "shard": shard_id, "kind": s.kind, "types": s.types, "points": len(s.points),
                         "anomalous_fraction": round(s.anomalous_fraction, 6), "checksum": s.checksum,
                         "import": records[s.sample_id]}
-    manifest["counts"] = _count(manifest["samples"])
+    manifest["counts"] = count_samples(manifest["samples"])
     write_manifest(out_dir, manifest)
     entries = manifest["samples"].values()
     return {"format": layout.name, "out_dir": str(out_dir), "classes": len(class_dirs), "samples": len(manifest["samples"]),
