@@ -143,5 +143,54 @@ def import_command(src: Path, fmt: str, out_dir: Path, normals: str, overwrite: 
                f"{summary['unmatched_points']} GT points unmatched")
 
 
+@main.command("train-detector")
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="A generated (or imported) folder; only its normal training samples are used.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Run folder for the models and run.json.")
+@click.option("--classes", help="Comma-separated classes (default: every class with training samples).")
+@click.option("--method", default="imrnet", show_default=True, help="Detector to train.")
+@click.option("--shared", is_flag=True, help="One model for all classes instead of one per class.")
+@click.option("--device", default="cpu", show_default=True, help="torch device: cpu, or cuda when available.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of weights, augmentation and sampling.")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML mapping of config overrides for the method (e.g. steps: 200, width: 96).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train_detector_command(data_dir, out_dir, classes, method, shared, device, seed, config_file, quiet) -> None:
+    """Train a detector on the normal training samples of DATA (per class by default)."""
+    import yaml
+
+    from anomalygen.detect.train import train_detector
+
+    selected = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
+    config = yaml.safe_load(config_file.read_text()) if config_file else None
+    if config is not None and not isinstance(config, dict):
+        _fail(f"{config_file}: expected a mapping of config keys to values")
+    try:
+        run = train_detector(data_dir, out_dir, classes=selected, method=method, shared=shared, config=config,
+                             device=device, seed=seed, progress=not quiet)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        _fail(str(error))
+    click.echo(f"trained: {run}")
+
+
+@main.command("score")
+@click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="Run folder written by train-detector.")
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="Folder whose test samples are scored.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Scores file (default: RUN/scores.h5).")
+def score_command(run_dir, data_dir, out_path) -> None:
+    """Score every test sample of DATA with the run's models: per-point and object scores to HDF5."""
+    from anomalygen.detect.train import score_run
+
+    try:
+        path = score_run(run_dir, data_dir, out_path, progress=True)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        _fail(str(error))
+    click.echo(f"scores: {path}")
+
+
 if __name__ == "__main__":
     main()

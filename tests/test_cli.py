@@ -137,3 +137,25 @@ def test_real_mesh_through_the_folder_source(tmp_path, cache, shared_data):
     assert all(k.startswith("broken/") for k in manifest["failed"])  # reported, skipped, not fatal
     assert len(manifest["failed"]) == 6 and "broken" in result.output
     assert len(open_dataset(out, classes=["spot"])) == 6
+
+
+def test_train_detector_then_score(tiny_run, tmp_path):
+    pytest.importorskip("torch")
+    from anomalygen.detect.train import read_scores
+
+    _, out = tiny_run
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump({"num_points": 256, "num_groups": 8, "group_size": 32, "width": 32,
+                                      "depth": 1, "heads": 2, "decoder_depth": 1, "steps": 4, "eval_every": 2}))
+    run = tmp_path / "run"
+    runner = CliRunner()
+    result = runner.invoke(main, ["train-detector", "--data", str(out), "--out", str(run), "--classes", "vase3",
+                                  "--config", str(config), "--quiet"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["score", "--run", str(run), "--data", str(out)])
+    assert result.exit_code == 0, result.output
+    scores = list(read_scores(run / "scores.h5"))
+    tests = [s for s in open_dataset(out, classes=["vase3"], split="test")]
+    assert sorted(s.sample_id for s in scores) == sorted(s.sample_id for s in tests)
+    assert all(len(s.point_scores) == len(t.points) for s, t in zip(sorted(scores, key=lambda s: s.sample_id),
+                                                                    sorted(tests, key=lambda t: t.sample_id)))
