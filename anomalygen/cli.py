@@ -143,6 +143,47 @@ def import_command(src: Path, fmt: str, out_dir: Path, normals: str, overwrite: 
                f"{summary['unmatched_points']} GT points unmatched")
 
 
+@main.command()
+@click.argument("data_dir", type=click.Path(exists=True, path_type=Path))
+@click.argument("sample_id")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="PNG file to write.")
+@click.option("--scores", "scores_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A scores.h5 written by `anomalygen score`: adds a row coloured by the detector's point scores.")
+@click.option("--views", type=click.IntRange(1, 8), default=3, show_default=True, help="Views around the object.")
+def show(data_dir: Path, sample_id: str, out_path: Path, scores_path: Path | None, views: int) -> None:
+    """Render sample SAMPLE_ID of DATA_DIR (e.g. vase3/test/hole0) to a PNG: normal points grey,
+    anomalous points coloured by anomaly, several views and a close-up of the defect."""
+    from anomalygen.render import render_sample
+    from anomalygen.shards import open_dataset
+
+    try:
+        sample = open_dataset(data_dir)[sample_id]
+    except KeyError:
+        _fail(f"{data_dir}: no sample {sample_id!r}")
+    point_scores = None
+    if scores_path:
+        from anomalygen.detect.train import read_scores
+
+        class_name = sample_id.split("/")[0]
+        found = [s for s in read_scores(scores_path, classes=[class_name]) if s.sample_id == sample_id]
+        if not found:
+            _fail(f"{scores_path}: no scores for {sample_id!r}")
+        point_scores = found[0].point_scores
+    click.echo(render_sample(sample, out_path, point_scores=point_scores, views=views))
+
+
+@main.command()
+@click.argument("data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="HTML file to write; thumbnails go to a folder beside it.")
+def gallery(data_dir: Path, out_path: Path) -> None:
+    """Write a static HTML page with one thumbnail per class and anomaly type of DATA_DIR."""
+    from anomalygen.gallery import write_gallery
+
+    click.echo(write_gallery(data_dir, out_path))
+
+
 @main.command("train-detector")
 @click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
               help="A generated (or imported) folder; only its normal training samples are used.")
