@@ -159,3 +159,17 @@ def test_train_detector_then_score(tiny_run, tmp_path):
     assert sorted(s.sample_id for s in scores) == sorted(s.sample_id for s in tests)
     assert all(len(s.point_scores) == len(t.points) for s, t in zip(sorted(scores, key=lambda s: s.sample_id),
                                                                     sorted(tests, key=lambda t: t.sample_id)))
+
+
+def test_show_and_gallery(tiny_run, tmp_path):
+    _, out = tiny_run
+    runner = CliRunner()
+    png = tmp_path / "bulge.png"
+    result = runner.invoke(main, ["show", str(out), "vase3/test/bulge0", "--out", str(png)])
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    result = runner.invoke(main, ["show", str(out), "vase3/test/nothing9", "--out", str(png)])
+    assert result.exit_code == 2 and "no sample" in result.output
+    html = tmp_path / "gallery.html"
+    assert runner.invoke(main, ["gallery", str(out), "--out", str(html)]).exit_code == 0
+    assert html.read_text().count("<img") == 2 * 3  # 2 classes x (normal, bulge, concavity)
