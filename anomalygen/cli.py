@@ -89,6 +89,41 @@ def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int,
 
 
 @main.command()
+@click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--manifest", "manifest_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="A manifest.json to compare with (e.g. recipes/manifests/ci_small.json).")
+@click.option("--sample", "samples", multiple=True, help="Only this sample id (repeatable); default: all.")
+@click.option("--workers", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
+              help="Worker processes.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where prepared meshes are cached (default: $ANOMALYGEN_CACHE or ~/.cache/anomalygen/prepared).")
+def verify(recipe: Path, manifest_path: Path, samples: tuple[str, ...], workers: int, cache_dir: Path | None) -> None:
+    """Regenerate RECIPE's samples in memory and compare their checksums with a manifest.
+
+    Prints every sample that differs and exits 1 if any does; writes nothing.
+    """
+    import json
+
+    from anomalygen.pipeline import verify as verify_samples
+    from anomalygen.recipe import RecipeError, load_recipe
+
+    try:
+        parsed = load_recipe(recipe)
+    except RecipeError as error:
+        _fail(str(error))
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("recipe", {}).get("digest") != parsed.digest():
+        click.echo(f"note: {manifest_path} was made from another version of {recipe} (recipe digest differs)", err=True)
+    differences = verify_samples(parsed, manifest, sample_ids=samples or None, workers=workers, cache_dir=cache_dir)
+    checked = len(samples) if samples else len(manifest.get("samples", {})) + len(manifest.get("failed", {}))
+    for sample_id, (expected, got) in differences.items():
+        click.echo(f"differs {sample_id}: expected {expected[:16]}, got {got[:16]}")
+    if differences:
+        _fail(f"{len(differences)} of {checked} samples differ from {manifest_path}", code=1)
+    click.echo(f"{checked} samples match {manifest_path}")
+
+
+@main.command()
 @click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def inspect(out_dir: Path) -> None:
     """Summarise a generated folder: per-class counts by split and type, point counts,

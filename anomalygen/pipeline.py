@@ -8,6 +8,7 @@ interrupted run finishes the rest without partial or duplicate shards.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import time
@@ -110,6 +111,53 @@ def run_shard(shard: ShardJob, recipe: Recipe, out_dir: Path, cache_dir: Path) -
             "checksum": s.checksum,
         }
     return report
+
+
+def sample_checksums(shard: ShardJob, recipe: Recipe, cache_dir: Path) -> dict[str, str]:
+    """Regenerate a shard's samples in memory: sample id -> checksum, or "failed: <reason>"."""
+    from anomalygen.generate import make_sample
+
+    try:
+        base = prepared_mesh(recipe, shard.class_name, cache_dir)
+    except Exception as error:  # as in run_shard: a broken source is a result, not a crash
+        return {job.sample_id: f"failed: mesh preparation failed: {type(error).__name__}: {error}" for job in shard.samples}
+    checksums = {}
+    for job in shard.samples:
+        try:
+            checksums[job.sample_id] = make_sample(job, recipe, base).checksum
+        except SampleFailed as error:
+            checksums[job.sample_id] = f"failed: {error}"
+    return checksums
+
+
+def verify(recipe: Recipe, manifest: dict, sample_ids: Iterable[str] | None = None, workers: int = 1,
+           cache_dir: Path | None = None) -> dict[str, tuple[str, str]]:
+    """Regenerate samples and compare their checksums with ``manifest``.
+
+    Returns sample id -> (expected, got) for every sample that differs (a missing entry on
+    either side counts as a difference); an empty dict means the benchmark reproduces.
+    """
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    wanted = set(sample_ids) if sample_ids is not None else None
+    shards = []
+    for shard in shard_jobs(recipe):
+        jobs = tuple(j for j in shard.samples if wanted is None or j.sample_id in wanted)
+        if jobs:
+            shards.append(dataclasses.replace(shard, samples=jobs))
+    expected = {sid: e["checksum"] for sid, e in manifest.get("samples", {}).items()}
+    expected.update({sid: f"failed: {reason}" for sid, reason in manifest.get("failed", {}).items()})
+    got: dict[str, str] = {}
+    if workers <= 1:
+        for shard in shards:
+            got.update(sample_checksums(shard, recipe, cache_dir))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for result in pool.map(sample_checksums, shards, [recipe] * len(shards), [cache_dir] * len(shards)):
+                got.update(result)
+    planned = set(got) if wanted is None else wanted
+    missing = "absent"
+    return {sid: (expected.get(sid, missing), got.get(sid, missing)) for sid in sorted(planned | (set(expected) if wanted is None else set()))
+            if expected.get(sid, missing) != got.get(sid, missing)}
 
 
 def new_manifest(recipe: Recipe) -> dict:

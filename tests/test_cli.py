@@ -194,3 +194,23 @@ def test_export_then_import_round_trips_a_generated_run(tiny_run, tmp_path, fmt)
         assert (a.class_name, a.split, a.kind) == (b.class_name, b.split, b.kind)
         np.testing.assert_array_equal(a.points, b.points)
         np.testing.assert_array_equal(a.labels, b.labels)
+
+
+def test_verify_passes_then_names_the_samples_a_change_breaks(tiny_run, cache):
+    tmp, out = tiny_run
+    runner = CliRunner()
+    manifest = out / "manifest.json"
+    args = ["verify", str(tmp / "recipe.yaml"), "--manifest", str(manifest), "--cache-dir", str(cache)]
+    result = runner.invoke(main, args + ["--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "12 samples match" in result.output
+    changed = json.loads(json.dumps(TINY))
+    changed["anomalies"]["bulge"] = {"height": [0.05, 0.05]}  # one parameter of one operator
+    path = write(tmp, changed, "changed.yaml")
+    result = runner.invoke(main, ["verify", str(path), "--manifest", str(manifest), "--cache-dir", str(cache),
+                                  "--workers", "2"])
+    assert result.exit_code == 1
+    differing = sorted(line.split()[1].rstrip(":") for line in result.output.splitlines() if line.startswith("differs"))
+    assert differing == ["cup0/test/bulge0", "cup0/test/bulge1", "vase3/test/bulge0", "vase3/test/bulge1"]
+    subset = runner.invoke(main, args + ["--sample", "vase3/test/concavity1"])
+    assert subset.exit_code == 0 and "1 samples match" in subset.output
