@@ -12,7 +12,7 @@ from anomalygen.ops.base import EditResult, OperatorNotApplicable, Param
 
 BUMP_PARAMS = (
     Param("radius", (0.25, 0.45), (0.01, 1.0), "geodesic radius of the bump, in area-scale units", extent=True),
-    Param("height", (0.04, 0.08), (0.001, 0.5), "largest displacement, at the centre, unit-sphere units"),
+    Param("height", (0.06, 0.12), (0.001, 0.5), "largest displacement, at the centre, unit-sphere units"),
 )
 
 
