@@ -268,5 +268,22 @@ def score_command(run_dir, data_dir, out_path) -> None:
     click.echo(f"scores: {path}")
 
 
+@main.command()
+@click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="Run folder holding scores.h5 (written by `anomalygen score`).")
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Dataset the scores belong to (default: the one recorded in scores.h5); needed for AUPRO.")
+def evaluate(run_dir: Path, data_dir: Path | None) -> None:
+    """Per-class and mean I-AUROC, I-AP, P-AUROC, P-AP and AUPRO of a scored run,
+    printed as a table and written to RUN/evaluation.json and RUN/evaluation.csv."""
+    from anomalygen.detect.evaluate import evaluate_run, format_table
+
+    try:
+        result = evaluate_run(run_dir, data_dir=data_dir)
+    except (ValueError, FileNotFoundError) as error:
+        _fail(str(error))
+    click.echo(format_table(result))
+
+
 if __name__ == "__main__":
     main()

@@ -214,3 +214,23 @@ def test_verify_passes_then_names_the_samples_a_change_breaks(tiny_run, cache):
     assert differing == ["cup0/test/bulge0", "cup0/test/bulge1", "vase3/test/bulge0", "vase3/test/bulge1"]
     subset = runner.invoke(main, args + ["--sample", "vase3/test/concavity1"])
     assert subset.exit_code == 0 and "1 samples match" in subset.output
+
+
+def test_evaluate_prints_and_writes_the_table(tiny_run, tmp_path):
+    pytest.importorskip("torch")
+    _, out = tiny_run
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump({"num_points": 256, "num_groups": 8, "group_size": 32, "width": 32,
+                                      "depth": 1, "heads": 2, "decoder_depth": 1, "steps": 2, "eval_every": 2}))
+    run = tmp_path / "run"
+    runner = CliRunner()
+    assert runner.invoke(main, ["train-detector", "--data", str(out), "--out", str(run), "--config", str(config),
+                                "--quiet"]).exit_code == 0
+    assert runner.invoke(main, ["score", "--run", str(run), "--data", str(out)]).exit_code == 0
+    result = runner.invoke(main, ["evaluate", "--run", str(run)])
+    assert result.exit_code == 0, result.output
+    assert "I-AUROC" in result.output and "cup0" in result.output and "vase3" in result.output
+    table = json.loads((run / "evaluation.json").read_text())
+    assert set(table["classes"]) == {"cup0", "vase3"}
+    assert 0.0 <= table["mean"]["I-AUROC"] <= 1.0
+    assert (run / "evaluation.csv").read_text().splitlines()[0].startswith("class")
