@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from anomalygen import __version__
+from anomalygen.execute import Execution
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -27,17 +28,28 @@ def main() -> None:
     """
 
 
+def execution_options(command):
+    """--workers and --cache-dir, shared by the commands that generate."""
+    options = [
+        click.option("--workers", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
+                     help="Local worker processes; the output is identical for any number."),
+        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+                     help="Where prepared meshes are cached (default: $ANOMALYGEN_CACHE or ~/.cache/anomalygen/prepared)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command()
 @click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: the recipe's output.dir).")
 @click.option("--classes", help="Comma-separated class names to generate (default: all of the recipe's).")
-@click.option("--workers", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
-              help="Worker processes; the output is identical for any number.")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where prepared meshes are cached (default: $ANOMALYGEN_CACHE or ~/.cache/anomalygen/prepared).")
+@execution_options
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary; errors only.")
-def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int, cache_dir: Path | None, quiet: bool) -> None:
+def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int, cache_dir: Path | None,
+          quiet: bool) -> None:
     """Generate the benchmark described by RECIPE (a YAML file) as HDF5 shards + manifest.json.
 
     Re-running the same command resumes an interrupted run: finished shards are kept.
@@ -72,7 +84,7 @@ def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int,
 
     started = time.perf_counter()
     try:
-        manifest = synthesize(parsed, out_dir, classes=selected, workers=workers, cache_dir=cache_dir,
+        manifest = synthesize(parsed, out_dir, classes=selected, execution=Execution(workers), cache_dir=cache_dir,
                               on_shard_done=progress, on_start=bar.update)
     except RunConflict as error:
         bar.close()
@@ -93,10 +105,7 @@ def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int,
 @click.option("--manifest", "manifest_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="A manifest.json to compare with (e.g. recipes/manifests/ci_small.json).")
 @click.option("--sample", "samples", multiple=True, help="Only this sample id (repeatable); default: all.")
-@click.option("--workers", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
-              help="Worker processes.")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where prepared meshes are cached (default: $ANOMALYGEN_CACHE or ~/.cache/anomalygen/prepared).")
+@execution_options
 def verify(recipe: Path, manifest_path: Path, samples: tuple[str, ...], workers: int, cache_dir: Path | None) -> None:
     """Regenerate RECIPE's samples in memory and compare their checksums with a manifest.
 
@@ -114,7 +123,8 @@ def verify(recipe: Path, manifest_path: Path, samples: tuple[str, ...], workers:
     manifest = json.loads(manifest_path.read_text())
     if manifest.get("recipe", {}).get("digest") != parsed.digest():
         click.echo(f"note: {manifest_path} was made from another version of {recipe} (recipe digest differs)", err=True)
-    differences = verify_samples(parsed, manifest, sample_ids=samples or None, workers=workers, cache_dir=cache_dir)
+    differences = verify_samples(parsed, manifest, sample_ids=samples or None, execution=Execution(workers),
+                                 cache_dir=cache_dir)
     checked = len(samples) if samples else len(manifest.get("samples", {})) + len(manifest.get("failed", {}))
     for sample_id, (expected, got) in differences.items():
         click.echo(f"differs {sample_id}: expected {expected[:16]}, got {got[:16]}")

@@ -13,7 +13,6 @@ import os
 import platform
 import time
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -21,10 +20,11 @@ from typing import Callable, Iterable
 import trimesh
 
 from anomalygen import __version__
+from anomalygen.execute import Execution
 from anomalygen.generate import SampleFailed, make_sample
 from anomalygen.plan import ShardJob, shard_jobs
 from anomalygen.recipe import Recipe
-from anomalygen.shards import MANIFEST, SCHEMA_VERSION, count_samples, read_manifest, shard_path, write_manifest, write_shard
+from anomalygen.shards import MANIFEST, SCHEMA_VERSION, SHARD_DIR, count_samples, read_manifest, shard_path, write_manifest, write_shard
 
 
 class RunConflict(Exception):
@@ -130,8 +130,8 @@ def sample_checksums(shard: ShardJob, recipe: Recipe, cache_dir: Path) -> dict[s
     return checksums
 
 
-def verify(recipe: Recipe, manifest: dict, sample_ids: Iterable[str] | None = None, workers: int = 1,
-           cache_dir: Path | None = None) -> dict[str, tuple[str, str]]:
+def verify(recipe: Recipe, manifest: dict, sample_ids: Iterable[str] | None = None,
+           execution: Execution = Execution(), cache_dir: Path | None = None) -> dict[str, tuple[str, str]]:
     """Regenerate samples and compare their checksums with ``manifest``.
 
     Returns sample id -> (expected, got) for every sample that differs (a missing entry on
@@ -147,13 +147,8 @@ def verify(recipe: Recipe, manifest: dict, sample_ids: Iterable[str] | None = No
     expected = {sid: e["checksum"] for sid, e in manifest.get("samples", {}).items()}
     expected.update({sid: f"failed: {reason}" for sid, reason in manifest.get("failed", {}).items()})
     got: dict[str, str] = {}
-    if workers <= 1:
-        for shard in shards:
-            got.update(sample_checksums(shard, recipe, cache_dir))
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for result in pool.map(sample_checksums, shards, [recipe] * len(shards), [cache_dir] * len(shards)):
-                got.update(result)
+    for result in execution.map(sample_checksums, shards, [recipe] * len(shards), [cache_dir] * len(shards)):
+        got.update(result)
     planned = set(got) if wanted is None else wanted
     missing = "absent"
     return {sid: (expected.get(sid, missing), got.get(sid, missing)) for sid in sorted(planned | (set(expected) if wanted is None else set()))
@@ -193,7 +188,7 @@ def synthesize(
     recipe: Recipe,
     out_dir: Path,
     classes: Iterable[str] | None = None,
-    workers: int = 1,
+    execution: Execution = Execution(),
     cache_dir: Path | None = None,
     on_shard_done: Callable[[ShardReport, ShardJob], None] | None = None,
     on_start: Callable[[int], None] | None = None,
@@ -218,6 +213,8 @@ def synthesize(
     done = {sid for sid in manifest["shards"] if shard_path(out_dir, sid).exists()}
     pending = [s for s in shards if s.shard_id not in done]
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in (out_dir / SHARD_DIR).glob("*/.*.tmp"):  # left by a run that was killed mid-write
+        stale.unlink()
     write_manifest(out_dir, manifest)
     by_id = {s.shard_id: s for s in pending}
     if on_start:
@@ -229,15 +226,11 @@ def synthesize(
         if on_shard_done:
             on_shard_done(report, by_id[report.shard_id])
 
-    if workers <= 1:
-        for shard in pending:
-            finish(run_shard(shard, recipe, out_dir, cache_dir))
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            # prepare each class once, before its shards run side by side
-            names = list(dict.fromkeys(s.class_name for s in pending))
-            list(pool.map(warm_cache, [recipe] * len(names), names, [cache_dir] * len(names)))
-            futures = [pool.submit(run_shard, shard, recipe, out_dir, cache_dir) for shard in pending]
-            for future in as_completed(futures):
-                finish(future.result())
+    if execution.parallel:
+        # prepare each class once, before its shards run side by side
+        names = list(dict.fromkeys(s.class_name for s in pending))
+        list(execution.map(warm_cache, [recipe] * len(names), names, [cache_dir] * len(names)))
+    n = len(pending)
+    for report in execution.map(run_shard, pending, [recipe] * n, [out_dir] * n, [cache_dir] * n):
+        finish(report)
     return manifest

@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from anomalygen.execute import Execution
 from anomalygen.pipeline import default_cache_dir, synthesize
 from anomalygen.recipe import load_recipe
 
@@ -31,7 +32,7 @@ def timed_run(recipe, workers: int, classes, cache_dir: Path) -> dict:
 
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        manifest = synthesize(recipe, Path(out), classes=classes, workers=workers, cache_dir=cache_dir,
+        manifest = synthesize(recipe, Path(out), classes=classes, execution=Execution(workers), cache_dir=cache_dir,
                               on_shard_done=collect)
         wall = time.perf_counter() - started
     return {"wall": wall, "samples": len(manifest["samples"]), "failed": len(manifest["failed"]), "stages": dict(stages)}

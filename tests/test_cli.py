@@ -234,3 +234,38 @@ def test_evaluate_prints_and_writes_the_table(tiny_run, tmp_path):
     assert set(table["classes"]) == {"cup0", "vase3"}
     assert 0.0 <= table["mean"]["I-AUROC"] <= 1.0
     assert (run / "evaluation.csv").read_text().splitlines()[0].startswith("class")
+
+
+def test_run_killed_with_sigkill_resumes_to_the_same_checksums(tiny_run, cache, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    tmp, out = tiny_run
+    reference = {k: v["checksum"] for k, v in json.loads((out / "manifest.json").read_text())["samples"].items()}
+    recipe = write(tmp_path, dict(TINY, output={"shard_size": 1}))  # 12 shards: room to die midway
+    killed = tmp_path / "killed"
+    command = [sys.executable, "-m", "anomalygen.cli", "synth", str(recipe), "--out", str(killed),
+               "--cache-dir", str(cache), "--workers", "1", "--quiet"]
+    process = subprocess.Popen(command, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        manifest = killed / "manifest.json"
+        if manifest.exists() and len(json.loads(manifest.read_text())["shards"]) >= 3:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the run finished before it could be killed"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    partial = json.loads((killed / "manifest.json").read_text())
+    assert 3 <= len(partial["shards"]) < 12
+
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    resumed = json.loads((killed / "manifest.json").read_text())
+    assert {k: v["checksum"] for k, v in resumed["samples"].items()} == reference
+    assert not list(killed.rglob("*.tmp"))
+    ids = [s.sample_id for s in open_dataset(killed)]
+    assert sorted(ids) == sorted(reference)  # every sample once, none twice
