@@ -21,3 +21,20 @@ def test_manifest_matches_its_recipe(name):
     planned = {job.sample_id for job in sample_jobs(recipe)}
     assert set(manifest["samples"]) | set(manifest["failed"]) == planned
     assert manifest["failed"] == {}
+
+
+def test_anomaly_shapenet_recipe_has_the_real_per_class_composition(shared_data):
+    """Counts from the real release's file list (shared/reference), token by token."""
+    from collections import Counter
+
+    listing = shared_data.parent / "reference" / "anomaly-shapenet-test-files.jsonl"
+    real = Counter()
+    for line in listing.read_text().splitlines():
+        name = json.loads(line)["filename"].split("/")[-1]  # e.g. vase0_bulge3.pcd
+        class_name, rest = name[: -len(".pcd")].split("_", 1)
+        real[(class_name, rest.rstrip("0123456789"))] += 1
+    tokens = {"normal": "positive", "crack": "crak", "break": "broken"}
+    recipe = load_recipe(ROOT / "recipes" / "anomaly_shapenet.yaml")
+    ours = Counter({(c.name, tokens.get(kind, kind)): n for c in recipe.classes for kind, n in c.test.items()})
+    assert ours == real
+    assert sum(c.train for c in recipe.classes) == 160
