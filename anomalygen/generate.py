@@ -35,7 +35,7 @@ def make_sample(job: SampleJob, recipe: Recipe, base: trimesh.Trimesh, timings: 
     low, high = recipe.points.count
     count = int(rng.integers(low, high + 1))
     if job.kind == NORMAL:
-        return _labelled(job, base, [], [], base, count, rng, recipe, timings)
+        return _labelled(job, base, [], count, rng, recipe, timings)
 
     operator = OPERATORS[job.kind]
     ranges = recipe.anomalies.ranges.get(job.kind, {})
@@ -58,7 +58,7 @@ def make_sample(job: SampleJob, recipe: Recipe, base: trimesh.Trimesh, timings: 
             continue
         finally:
             timings["operator"] += time.perf_counter() - started
-        sample = _labelled(job, base, edits, [job.kind] * n_anomalies, mesh, count, rng, recipe, timings)
+        sample = _labelled(job, base, edits, count, rng, recipe, timings)
         owned = np.bincount(sample.anomaly_index, minlength=n_anomalies + 1)[1:]
         if not owned.all():
             reasons.append(f"anomaly {int(np.argmin(owned)) + 1} labelled no point")
@@ -72,7 +72,10 @@ def make_sample(job: SampleJob, recipe: Recipe, base: trimesh.Trimesh, timings: 
     raise SampleFailed(f"{job.kind}: no acceptable result in {recipe.anomalies.max_attempts} attempts: {summary}")
 
 
-def _labelled(job, base, edits, types, mesh, count, rng, recipe, timings) -> Sample:
+def _labelled(job: SampleJob, base: trimesh.Trimesh, edits: list, count: int, rng: np.random.Generator,
+              recipe: Recipe, timings: dict) -> Sample:
+    """Sample ``count`` points on the result of ``edits`` (``base`` if none) and label them."""
+    mesh = edits[-1].mesh if edits else base
     started = time.perf_counter()
     surface = sample_surface(mesh, count, rng)
     index = anomaly_index(base, edits, surface.face_index, surface.barycentric, recipe.points.label_threshold)
@@ -85,7 +88,7 @@ def _labelled(job, base, edits, types, mesh, count, rng, recipe, timings) -> Sam
         points=surface.points.astype(np.float32),
         normals=surface.normals.astype(np.float32),
         anomaly_index=index,
-        types=types,
+        types=[job.kind] * len(edits),
         params=[edit.params for edit in edits],
         seed=job.seed,
         mesh_ply=_ply_bytes(mesh) if recipe.output.keep_meshes else None,
