@@ -217,7 +217,7 @@ def pro_curve(labels_per_sample: Sequence, scores_per_sample: Sequence, points_p
     """
     if not (len(labels_per_sample) == len(scores_per_sample) == len(points_per_sample)):
         raise ValueError("labels_per_sample, scores_per_sample and points_per_sample differ in length")
-    all_scores, normal_flags, pro_weights_parts, n_regions = [], [], [], 0
+    all_scores, normal_flags, n_regions = [], [], 0
     region_parts = []
     for i, (labels, scores, points) in enumerate(zip(labels_per_sample, scores_per_sample, points_per_sample)):
         y = _labels(labels, f"labels[{i}]")
