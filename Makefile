@@ -2,9 +2,23 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test bench synth docs clean
+# Shared libraries open3d's wheel links against (soname:Debian package); installed with apt-get
+# when missing and when run as root (CI), otherwise listed for the user to install.
+SYSTEM_LIBS := libusb-1.0.so.0:libusb-1.0-0 libGL.so.1:libgl1 libEGL.so.1:libegl1 libX11.so.6:libx11-6 \
+	libudev.so.1:libudev1 libgomp.so.1:libgomp1
 
-install: $(BIN)/anomalygen
+.PHONY: install system-libs test bench synth docs clean
+
+install: system-libs $(BIN)/anomalygen
+
+system-libs:
+	@missing=""; for entry in $(SYSTEM_LIBS); do \
+		ldconfig -p | grep -q "$${entry%%:*}" || missing="$$missing $${entry#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing system libraries:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		else echo "missing system libraries for open3d; install:$$missing" >&2; exit 1; fi; fi
 
 $(BIN)/anomalygen: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -295,5 +295,52 @@ def evaluate(run_dir: Path, data_dir: Path | None) -> None:
     click.echo(format_table(result))
 
 
+@main.command()
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="A generated (or imported) folder with train and test splits.")
+@click.option("--methods", default="imrnet,btf-raw,btf-fpfh,patchcore-fpfh,patchcore-imrnet", show_default=True,
+              help="Comma-separated methods to compare: imrnet, btf-raw, btf-fpfh, patchcore-fpfh, patchcore-imrnet.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Report folder: runs/<method>/<class>/, tables/, report.md, means.png, benchmark.json. "
+                   "Running again with the same folder skips the (method, class) units already done.")
+@click.option("--classes", help="Comma-separated classes (default: every class with training samples).")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Classes processed at the same time, each in its own process.")
+@click.option("--config", "config_files", multiple=True, metavar="METHOD=FILE",
+              help="YAML mapping of config overrides for one method, e.g. imrnet=tiny.yaml (repeatable).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every method's training.")
+@click.option("--quiet", is_flag=True, help="No per-unit progress lines.")
+def benchmark(data_dir, methods, out_dir, classes, jobs, config_files, seed, quiet) -> None:
+    """Train, score and evaluate every method on every class of DATA; write the paper-style
+    tables (methods x classes + Mean, for I-AUROC, P-AUROC, I-AP, P-AP and AUPRO) as Markdown and
+    CSV, a bar chart of the means, and print the means."""
+    import yaml
+
+    from anomalygen.detect.benchmark import LABELS, run_benchmark
+    from anomalygen.detect.evaluate import METRICS
+
+    configs = {}
+    for item in config_files:
+        method, sep, file = item.partition("=")
+        if not sep or not Path(file).is_file():
+            _fail(f"--config {item}: expected METHOD=FILE with an existing YAML file")
+        values = yaml.safe_load(Path(file).read_text())
+        if not isinstance(values, dict):
+            _fail(f"{file}: expected a mapping of config keys to values")
+        configs[method.strip()] = values
+    selected = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
+    try:
+        report = run_benchmark(data_dir, out_dir, [m.strip() for m in methods.split(",") if m.strip()],
+                               classes=selected, jobs=jobs, configs=configs, seed=seed, progress=not quiet)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        _fail(str(error))
+    width = max(len(LABELS.get(m, m)) for m in report["methods"])
+    click.echo(f"{'method':{width}s}  " + "  ".join(f"{m:>7s}" for m in METRICS))
+    for m in report["methods"]:
+        cells = ("      -" if v is None else f"{v:7.3f}" for v in (report["mean"][m][k] for k in METRICS))
+        click.echo(f"{LABELS.get(m, m):{width}s}  " + "  ".join(cells))
+    click.echo(f"{len(report['classes'])} classes, {report['wall_seconds']:.0f} s; report: {out_dir / 'report.md'}")
+
+
 if __name__ == "__main__":
     main()

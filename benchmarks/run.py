@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import resource
+import os
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -22,6 +23,61 @@ from anomalygen.recipe import load_recipe
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _process_tree(root: int) -> list[int]:
+    """``root`` and all its descendants (from /proc; Linux only)."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:  # the command name may hold spaces; the parent pid is the 2nd field after it
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children[parent].append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children[pid])
+    return tree
+
+
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """(Rss, Pss) of one process in kB; Pss splits shared pages between their sharers."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])
+        return int(fields["Rss"].split()[0]), int(fields["Pss"].split()[0])
+    except (OSError, KeyError, ValueError):
+        return 0, 0                              # the process ended while being read
+
+
+class PeakMemory:
+    """Samples the memory of this process and all its children every ``interval`` s.
+
+    ``pss_mb`` is the peak of the summed proportional set size, the memory the run really
+    holds (shared library pages counted once); ``rss_mb`` the peak summed resident size, an
+    upper bound that counts shared pages once per process.
+    """
+
+    def __init__(self, interval: float = 0.2):
+        self.interval, self.rss_mb, self.pss_mb = interval, 0.0, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            rss, pss = map(sum, zip(*(_memory_kb(pid) for pid in _process_tree(os.getpid()))))
+            self.rss_mb, self.pss_mb = max(self.rss_mb, rss / 1024), max(self.pss_mb, pss / 1024)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def timed_run(recipe, workers: int, classes, cache_dir: Path) -> dict:
     """Synthesize into a temporary folder; wall seconds, samples and summed worker stage times."""
     stages: dict[str, float] = defaultdict(float)
@@ -30,12 +86,13 @@ def timed_run(recipe, workers: int, classes, cache_dir: Path) -> dict:
         for stage, seconds in report.timings.items():
             stages[stage] += seconds
 
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as out, PeakMemory() as memory:
         started = time.perf_counter()
         manifest = synthesize(recipe, Path(out), classes=classes, execution=Execution(workers), cache_dir=cache_dir,
                               on_shard_done=collect)
         wall = time.perf_counter() - started
-    return {"wall": wall, "samples": len(manifest["samples"]), "failed": len(manifest["failed"]), "stages": dict(stages)}
+    return {"wall": wall, "samples": len(manifest["samples"]), "failed": len(manifest["failed"]), "stages": dict(stages),
+            "pss_mb": memory.pss_mb, "rss_mb": memory.rss_mb}
 
 
 def without_edits(recipe):
@@ -66,14 +123,16 @@ def main() -> None:
     rows.append((f"floor (no edit), {max(int(w) for w in args.workers.split(','))} worker(s)", floor))
 
     print(f"recipe {recipe.name} v{recipe.version}; mesh preparation (cache warm-up): {preparation:.1f} s")
-    print(f"{'run':32s} {'wall s':>8s} {'samples':>8s} {'failed':>7s} {'samples/s':>10s}  stage seconds (summed over workers)")
+    print(f"{'run':32s} {'wall s':>8s} {'samples':>8s} {'failed':>7s} {'samples/s':>10s} {'peak MB':>8s} "
+          f"{'(rss)':>7s}  stage seconds (summed over workers)")
     for name, r in rows:
         stages = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["stages"].items()))
-        print(f"{name:32s} {r['wall']:8.1f} {r['samples']:8d} {r['failed']:7d} {r['samples'] / r['wall']:10.2f}  {stages}")
+        print(f"{name:32s} {r['wall']:8.1f} {r['samples']:8d} {r['failed']:7d} {r['samples'] / r['wall']:10.2f} "
+              f"{r['pss_mb']:8.0f} {r['rss_mb']:7.0f}  {stages}")
     same_workers = rows[-2][1]
     print(f"synthesis / floor at the same worker count: {same_workers['wall'] / floor['wall']:.2f}x")
-    peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    print(f"peak resident memory of one process: {peak_mb:.0f} MB")
+    print("peak MB: the run's processes together (main + workers), proportional set size, sampled every 0.2 s; "
+          "(rss): summed resident size, an upper bound that counts shared pages per process")
 
 
 if __name__ == "__main__":

@@ -141,8 +141,8 @@ def register(cls: type[Detector]) -> type[Detector]:
 
 def _import_builtin() -> None:
     # Importing the modules registers their classes; done lazily so `import anomalygen.detect.base`
-    # stays cheap and the baselines (a later module) join by adding one import here.
-    from anomalygen.detect import imrnet  # noqa: F401
+    # stays cheap.
+    from anomalygen.detect import baselines, imrnet  # noqa: F401
 
 
 def available_methods() -> list[str]:

@@ -61,14 +61,14 @@ def _mean(values: list[float]) -> tuple[float, int]:
     return (float(np.mean(finite)) if finite else float("nan")), len(finite)
 
 
-def _jsonable(value):
+def jsonable(value):
     """Replace nan/inf by None so the file is strict JSON."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -173,7 +173,7 @@ def evaluate_scores(scores_path: str | Path, out_dir: str | Path | None = None, 
 
 def _write_json(path: Path, result: dict) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(_jsonable(result), indent=1, allow_nan=False) + "\n")
+    tmp.write_text(json.dumps(jsonable(result), indent=1, allow_nan=False) + "\n")
     os.replace(tmp, path)
 
 

@@ -68,7 +68,7 @@ from anomalygen.detect.base import Detector, register
 from anomalygen.detect.gps import gps_indices, local_pca
 from anomalygen.detect.pointops import chamfer_l2, farthest_point_sample, group, knn, resolve_device, square_distance
 
-__all__ = ["IMRNetConfig", "IMRNet", "MaskedPointAutoencoder", "normalise"]
+__all__ = ["IMRNetConfig", "IMRNet", "MaskedPointAutoencoder", "PatchFeatures", "normalise", "spread_to_points"]
 
 
 @dataclass
@@ -158,6 +158,39 @@ def _nearest(query: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torc
         return torch.from_numpy(d.astype(np.float32)), torch.from_numpy(i.astype(np.int64))
     d2, i = knn(query.unsqueeze(0), ref.unsqueeze(0), 1)
     return d2[0, :, 0].sqrt(), i[0, :, 0]
+
+
+@torch.no_grad()
+def spread_to_points(values: torch.Tensor, member: torch.Tensor, xyz: torch.Tensor, full: torch.Tensor) -> np.ndarray:
+    """Values given per patch point (G, K, L) -> per input point (N, L) float32 numpy.
+
+    ``member`` (G, K) indexes the down-sampled points ``xyz`` (M, 3); ``full`` (N, 3) are the
+    input points. A down-sampled point takes the mean over the patches that contain it (one in
+    no patch: its nearest covered point's values), every input point its nearest down-sampled
+    point's.
+    """
+    M, L = xyz.shape[0], values.shape[-1]
+    flat = member.reshape(-1)
+    count = torch.zeros(M, device=xyz.device).index_add_(0, flat, torch.ones_like(flat, dtype=torch.float32))
+    total = torch.zeros(M, L, device=xyz.device).index_add_(0, flat, values.reshape(-1, L).float())
+    sampled = total / count.clamp_min(1)[:, None]
+    covered = count > 0
+    if not bool(covered.all()):
+        _, nearest = _nearest(xyz[~covered], xyz[covered])
+        sampled[~covered] = sampled[covered][nearest]
+    _, nearest_sampled = _nearest(full, xyz)
+    return sampled[nearest_sampled].cpu().numpy()
+
+
+@dataclass
+class PatchFeatures:
+    """One cloud's IMRNet patches: encoder ``features`` (G, C), ``member`` (G, K) indices into the
+    down-sampled points ``xyz`` (M, 3), and the normalised input points ``full`` (N, 3)."""
+
+    features: np.ndarray
+    member: torch.Tensor
+    xyz: torch.Tensor
+    full: torch.Tensor
 
 
 # ----------------------------------------------------------------------------- the network
@@ -580,23 +613,27 @@ class IMRNet(Detector):
         f_rec = self.model.encode(recon.unsqueeze(0), centres)
         patch_score = (f_in - f_rec).norm(dim=-1)[0]                                # (G,) L2, not squared: lighter tails
 
-        # spread: mean over the patches containing each down-sampled point ...
-        M, flat = xyz.shape[1], member[0].reshape(-1)
-        count = torch.zeros(M, device=self.device).index_add_(0, flat, torch.ones_like(flat, dtype=torch.float32))
-        covered = count > 0
-        levels = []
-        for per_patch_point in (point_in_patch.reshape(-1), patch_score.repeat_interleave(c.group_size)):
-            total = torch.zeros(M, device=self.device).index_add_(0, flat, per_patch_point)
-            levels.append(total / count.clamp_min(1))
-        sampled = torch.stack(levels, dim=1)                                        # (M, 2)
-        # ... down-sampled points in no patch take their nearest covered point's values ...
-        if not bool(covered.all()):
-            _, nearest = _nearest(xyz[0][~covered], xyz[0][covered])
-            sampled[~covered] = sampled[covered][nearest]
-        # ... and every input point its nearest down-sampled point's
-        _, nearest_sampled = _nearest(full[0], xyz[0])
-        out = sampled[nearest_sampled].cpu().numpy()                                # (N, 2)
+        per_patch_point = torch.stack([point_in_patch, patch_score[:, None].expand_as(point_in_patch)], dim=-1)
+        out = spread_to_points(per_patch_point, member[0], xyz[0], full[0])        # (N, 2)
         return out[:, 0].copy(), out[:, 1].copy()
+
+    @torch.no_grad()
+    def patch_features(self, cloud: np.ndarray, start: int = 0) -> PatchFeatures:
+        """Encoder features (nothing masked) of one cloud's patches, for feature-bank detectors.
+
+        ``start`` picks the GPS start point: different starts give different samplings of the
+        same surface (used to enlarge a memory bank of few training clouds).
+        """
+        if self.model is None:
+            raise RuntimeError("IMRNet is not fitted")
+        with _torch_settings(self.config.threads, False):
+            self.model.eval()
+            pts, var, _ = self._prepare(cloud)
+            full = torch.from_numpy(pts).to(self.device)
+            xyz = full[torch.from_numpy(self._gps(pts, var, start=start)).to(self.device)]
+            patches, centres, member = self._patches(xyz.unsqueeze(0))
+            features = self.model.encode(patches, centres)[0]
+        return PatchFeatures(features.cpu().numpy(), member[0], xyz, full)
 
     def score(self, cloud: np.ndarray) -> tuple[float, np.ndarray]:
         """(object score, (N,) float32 fused point scores) of one cloud (N, 3), in its point order."""

@@ -1,0 +1,210 @@
+"""Train, score and evaluate several methods on every class; write the paper-style tables.
+
+::
+
+    report = run_benchmark("data/", "report/", methods=["imrnet", "btf-fpfh"], jobs=2)
+
+A **report folder**::
+
+    runs/<method>/<class>/    one train_detector run folder per (method, class): run.json, the
+                              model, scores.h5, evaluation.json/.csv; a unit is done when its
+                              evaluation.json exists, so a re-run skips it (resumable)
+    tables/<metric>.md, .csv  one table per metric, laid out like the paper's Tables S1/S2:
+                              methods as rows, classes as columns, then a Mean column
+    report.md                 all five tables
+    means.png                 bar chart of every method's class means per metric
+    benchmark.json            what was run on what, per-unit timings, the means
+
+Units run class by class (a class's methods one after the other, so ``patchcore-imrnet`` can
+take its encoder from the same class's ``imrnet`` model instead of training another); classes
+are spread over ``jobs`` processes. Every unit is seeded, so the tables do not depend on
+``jobs`` or on the order units finish in.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shutil
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Sequence
+
+from anomalygen.detect.base import available_methods
+from anomalygen.detect.evaluate import EVALUATION_JSON, METRICS, evaluate_run, jsonable
+from anomalygen.detect.train import RUN_FILE, score_run, train_detector
+from anomalygen.shards import open_dataset
+
+__all__ = ["run_benchmark", "DEFAULT_METHODS", "write_tables", "BENCHMARK_JSON"]
+
+DEFAULT_METHODS = ("imrnet", "btf-raw", "btf-fpfh", "patchcore-fpfh", "patchcore-imrnet")
+BENCHMARK_JSON = "benchmark.json"
+LABELS = {"imrnet": "IMRNet", "btf-raw": "BTF (Raw)", "btf-fpfh": "BTF (FPFH)", "patchcore-fpfh": "PatchCore (FPFH)",
+          "patchcore-imrnet": "PatchCore (IMRNet)"}
+
+
+def _unit_dir(out_dir: Path, method: str, class_name: str) -> Path:
+    return out_dir / "runs" / method / class_name
+
+
+def _unit_config(out_dir: Path, method: str, class_name: str, methods: Sequence[str], configs: dict) -> dict:
+    config = dict(configs.get(method) or {})
+    if method == "patchcore-imrnet" and "imrnet" in methods and "encoder" not in config:
+        imrnet_run = _unit_dir(out_dir, "imrnet", class_name)
+        config["encoder"] = str(imrnet_run / json.loads((imrnet_run / RUN_FILE).read_text())["models"][class_name])
+    return config
+
+
+def _run_class(data_dir: Path, out_dir: Path, class_name: str, methods: Sequence[str], configs: dict,
+               seed: int) -> list[dict]:
+    """Every method's unit for one class, in order; done units are read back, not redone."""
+    done = []
+    for method in methods:
+        unit = _unit_dir(out_dir, method, class_name)
+        if (unit / EVALUATION_JSON).is_file():
+            done.append(_unit_summary(unit, method, class_name, resumed=True))
+            continue
+        if unit.exists():                      # an interrupted unit: start it again from nothing
+            shutil.rmtree(unit)
+        started = time.perf_counter()
+        train_detector(data_dir, unit, classes=[class_name], method=method,
+                       config=_unit_config(out_dir, method, class_name, methods, configs), seed=seed, progress=False)
+        score_run(unit, data_dir)
+        evaluate_run(unit, data_dir=data_dir)
+        done.append(_unit_summary(unit, method, class_name, resumed=False, seconds=time.perf_counter() - started))
+    return done
+
+
+def _unit_summary(unit: Path, method: str, class_name: str, resumed: bool, seconds: float | None = None) -> dict:
+    evaluation = json.loads((unit / EVALUATION_JSON).read_text())
+    run = json.loads((unit / RUN_FILE).read_text())
+    row = evaluation["classes"][class_name]
+    return {"method": method, "class": class_name, "metrics": {m: row[m] for m in METRICS},
+            "train_seconds": run["train_seconds"][class_name],
+            "score_seconds": run["scoring"]["seconds_per_class"][class_name],
+            "seconds": seconds, "resumed": resumed}
+
+
+def _number(value) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _mean(values: Sequence[float]) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return sum(finite) / len(finite) if finite else float("nan")
+
+
+def run_benchmark(data_dir: str | Path, out_dir: str | Path, methods: Sequence[str] = DEFAULT_METHODS,
+                  classes: Sequence[str] | None = None, jobs: int = 1, configs: dict[str, dict] | None = None,
+                  seed: int = 0, progress: bool = True) -> dict:
+    """Run every (method, class) unit not done yet, then write the tables; returns benchmark.json's content.
+
+    configs: per-method config overrides, e.g. ``{"imrnet": {"steps": 200}}``.
+    """
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    known = available_methods()
+    unknown = [m for m in methods if m not in known]
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; available: {known}")
+    if not methods:
+        raise ValueError("no methods given")
+    configs = configs or {}
+    # imrnet before patchcore-imrnet, which takes its encoder; otherwise the order given
+    methods = sorted(dict.fromkeys(methods), key=lambda m: (m == "patchcore-imrnet", list(methods).index(m)))
+    available = open_dataset(data_dir, split="train").class_names
+    names = list(classes) if classes else available
+    missing = sorted(set(names) - set(available))
+    if missing:
+        raise ValueError(f"{data_dir}: no training samples for class(es) {missing}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    started = time.perf_counter()
+    units: list[dict] = []
+
+    def collect(results: list[dict]) -> None:
+        for unit in results:
+            units.append(unit)
+            if progress:
+                scores = "  ".join(f"{m} {_number(unit['metrics'][m]):.3f}" for m in ("I-AUROC", "P-AUROC"))
+                how = "done before" if unit["resumed"] else f"{unit['seconds']:.0f} s"
+                print(f"[{len(units)}/{len(names) * len(methods)}] {unit['method']} {unit['class']}: {scores} ({how})",
+                      file=sys.stderr, flush=True)
+
+    args = [(data_dir, out_dir, name, methods, configs, seed) for name in names]
+    if jobs <= 1:
+        for a in args:
+            collect(_run_class(*a))
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for future in as_completed([pool.submit(_run_class, *a) for a in args]):
+                collect(future.result())
+
+    table = {m: {c: {} for c in names} for m in methods}
+    for unit in units:
+        table[unit["method"]][unit["class"]] = {k: _number(v) for k, v in unit["metrics"].items()}
+    means = {m: {metric: _mean([table[m][c][metric] for c in names]) for metric in METRICS} for m in methods}
+    report = {
+        "data_dir": str(data_dir.resolve()), "methods": list(methods), "classes": names, "seed": seed,
+        "configs": configs, "jobs": jobs, "wall_seconds": time.perf_counter() - started,
+        "units": sorted(units, key=lambda u: (methods.index(u["method"]), names.index(u["class"]))),
+        "mean": means,
+    }
+    write_tables(out_dir, methods, names, table, means)
+    (out_dir / BENCHMARK_JSON).write_text(json.dumps(jsonable(report), indent=1, allow_nan=False) + "\n")
+    return report
+
+
+def _cell(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.3f}"
+
+
+def write_tables(out_dir: Path, methods: Sequence[str], classes: Sequence[str], table: dict, means: dict) -> None:
+    """tables/<metric>.md and .csv, report.md and means.png (see the module docstring)."""
+    tables = out_dir / "tables"
+    tables.mkdir(parents=True, exist_ok=True)
+    sections = []
+    for metric in METRICS:
+        header = ["Method", *classes, "Mean"]
+        rows = [[LABELS.get(m, m), *(_cell(table[m][c].get(metric, math.nan)) for c in classes), _cell(means[m][metric])]
+                for m in methods]
+        markdown = "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+                              *("| " + " | ".join(r) + " |" for r in rows)])
+        (tables / f"{metric}.md").write_text(f"## {metric}\n\n{markdown}\n")
+        with open(tables / f"{metric}.csv", "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["method", *classes, "mean"])
+            for m in methods:   # full precision; undefined values as empty cells
+                values = [*(table[m][c].get(metric, math.nan) for c in classes), means[m][metric]]
+                writer.writerow([m, *("" if math.isnan(v) else repr(v) for v in values)])
+        sections.append(f"## {metric}\n\n{markdown}\n")
+    summary = ["| Method | " + " | ".join(METRICS) + " |", "|" + "---|" * (len(METRICS) + 1),
+               *(f"| {LABELS.get(m, m)} | " + " | ".join(_cell(means[m][k]) for k in METRICS) + " |" for m in methods)]
+    (out_dir / "report.md").write_text("# Benchmark\n\nMeans over the classes:\n\n" + "\n".join(summary) + "\n\n"
+                                       + "\n".join(sections))
+    _bar_chart(out_dir / "means.png", methods, means)
+
+
+def _bar_chart(path: Path, methods: Sequence[str], means: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(9, 4), dpi=110)
+    width = 0.8 / len(methods)
+    x = np.arange(len(METRICS))
+    for i, m in enumerate(methods):
+        values = [means[m][k] for k in METRICS]
+        ax.bar(x + (i - (len(methods) - 1) / 2) * width, np.nan_to_num(values), width, label=LABELS.get(m, m))
+    ax.set_xticks(x, METRICS)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("mean over classes")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, ncol=min(len(methods), 3), loc="upper center", bbox_to_anchor=(0.5, -0.1))
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
