@@ -37,12 +37,12 @@ def execution_options(command):
         click.option("--scheduler", metavar="tcp://HOST:PORT",
                      help="Run the jobs on the Dask cluster of this scheduler. Its workers need anomalygen installed "
                           "and must see the output folder and --cache-dir at the same paths (a shared file system); "
-                          "one thread per worker process (dask worker --nthreads 1) uses them best."),
+                          "start them with one thread each (dask worker --nthreads 1)."),
         click.option("--dask-local", type=click.IntRange(min=1), metavar="N",
                      help="Start a local Dask cluster of N worker processes for the run (to try Dask out)."),
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
                      help="Where prepared meshes are cached (default: $ANOMALYGEN_CACHE or ~/.cache/anomalygen/prepared); "
-                          "each class is prepared once per run, before its jobs are sent out."),
+                          "with --scheduler, a folder the workers share."),
     ]
     for option in reversed(options):
         command = option(command)

@@ -39,7 +39,7 @@ def dask_client(scheduler: str | None, n_local: int | None) -> Iterator[Client]:
     """A client of ``scheduler``, or else of a new local cluster of ``n_local`` worker processes."""
     with ExitStack() as stack:
         if scheduler is None:
-            # one thread per process: the jobs hold the GIL, so processes are the parallelism
+            # one thread per process: the jobs mostly hold the GIL, so processes run them side by side
             cluster = LocalCluster(n_workers=n_local, threads_per_worker=1, processes=True, dashboard_address=None)
             scheduler = stack.enter_context(cluster).scheduler_address
         try:
