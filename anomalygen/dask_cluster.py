@@ -1,16 +1,16 @@
 """The Dask backend of :class:`anomalygen.execute.Execution`: a client of a running scheduler,
 or of a local cluster started for the run.
 
-A Dask worker runs jobs on a worker thread, which is safe for everything the generator uses
-but one thing, found with valgrind: pymeshlab must not be *imported* on a thread that ends
-before the process. Importing it makes its bundled Qt adopt the importing thread; Qt frees that
-thread's data when the thread ends, and at process exit pymeshlab's plugin manager still
-decrements a reference count inside the freed block. That write corrupts malloc's free lists
-and glibc aborts in a later exit handler ("malloc_consolidate(): unaligned fastbin chunk
-detected", from HDF5's when h5py wrote on that thread). Running pymeshlab filters on a worker
-thread is fine once the module was imported on the main thread, so every worker imports it
-there: a worker plugin's ``setup`` runs on the worker's event loop, which is the main thread
-of a worker process.
+A Dask worker runs jobs on a worker thread, and pymeshlab must not be *imported* on a thread
+that ends before the process (found with valgrind). Importing it makes its bundled Qt adopt the
+importing thread; Qt frees that thread's data when the thread ends, and at process exit
+pymeshlab's plugin manager still decrements a reference count inside the freed block. That
+write corrupts malloc's free lists, and glibc aborts in a later exit handler
+("malloc_consolidate(): unaligned fastbin chunk detected", in HDF5's when h5py wrote on that
+thread). With the import done on the main thread, every ci_small job runs cleanly on a worker
+thread, and valgrind finds nothing wrong with pymeshlab's filters run there. So every worker
+imports it on its main thread: a worker plugin's ``setup`` runs on the worker's event loop,
+which is the main thread of a worker process.
 
 Workers read the recipe's sources and write shards and prepared meshes at the paths the client
 gives them, so on a remote cluster the output and cache folders must be on a file system every
