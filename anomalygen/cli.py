@@ -9,9 +9,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from anomalygen import __version__
-from anomalygen.execute import Execution
+from anomalygen.execute import Execution, ExecutionUnavailable
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -29,16 +30,36 @@ def main() -> None:
 
 
 def execution_options(command):
-    """--workers and --cache-dir, shared by the commands that generate."""
+    """--workers, --scheduler, --dask-local and --cache-dir, shared by the commands that generate."""
     options = [
         click.option("--workers", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
                      help="Local worker processes; the output is identical for any number."),
+        click.option("--scheduler", metavar="tcp://HOST:PORT",
+                     help="Run the jobs on the Dask cluster of this scheduler. Its workers need anomalygen installed "
+                          "and must see the output folder and --cache-dir at the same paths (a shared file system); "
+                          "start them with one thread each (dask worker --nthreads 1)."),
+        click.option("--dask-local", type=click.IntRange(min=1), metavar="N",
+                     help="Start a local Dask cluster of N worker processes for the run (to try Dask out)."),
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
-                     help="Where prepared meshes are cached (default: $ANOMALYGEN_CACHE or ~/.cache/anomalygen/prepared)."),
+                     help="Where prepared meshes are cached (default: $ANOMALYGEN_CACHE or ~/.cache/anomalygen/prepared); "
+                          "with --scheduler, a folder the workers share."),
     ]
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def chosen_execution(workers: int, scheduler: str | None, dask_local: int | None) -> Execution:
+    """The Execution that --workers, --scheduler and --dask-local ask for (at most one of them)."""
+    workers_given = workers > 1 and click.get_current_context().get_parameter_source("workers") != ParameterSource.DEFAULT
+    chosen = [flag for flag, given in [("--workers", workers_given), ("--scheduler", scheduler is not None),
+                                       ("--dask-local", dask_local is not None)] if given]
+    if len(chosen) > 1:
+        raise click.UsageError(f"{' and '.join(chosen)} exclude each other: jobs run on local processes, "
+                               f"an existing Dask cluster or a local Dask cluster")
+    if scheduler is not None or dask_local is not None:
+        return Execution(scheduler=scheduler, dask_local=dask_local)
+    return Execution(workers)
 
 
 @main.command()
@@ -48,8 +69,8 @@ def execution_options(command):
 @click.option("--classes", help="Comma-separated class names to generate (default: all of the recipe's).")
 @execution_options
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary; errors only.")
-def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int, cache_dir: Path | None,
-          quiet: bool) -> None:
+def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int, scheduler: str | None,
+          dask_local: int | None, cache_dir: Path | None, quiet: bool) -> None:
     """Generate the benchmark described by RECIPE (a YAML file) as HDF5 shards + manifest.json.
 
     Re-running the same command resumes an interrupted run: finished shards are kept.
@@ -59,6 +80,7 @@ def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int,
     from anomalygen.pipeline import RunConflict, synthesize
     from anomalygen.recipe import RecipeError, load_recipe
 
+    execution = chosen_execution(workers, scheduler, dask_local)
     try:
         parsed = load_recipe(recipe)
     except RecipeError as error:
@@ -84,9 +106,9 @@ def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int,
 
     started = time.perf_counter()
     try:
-        manifest = synthesize(parsed, out_dir, classes=selected, execution=Execution(workers), cache_dir=cache_dir,
+        manifest = synthesize(parsed, out_dir, classes=selected, execution=execution, cache_dir=cache_dir,
                               on_shard_done=progress, on_start=bar.update)
-    except RunConflict as error:
+    except (RunConflict, ExecutionUnavailable) as error:
         bar.close()
         _fail(str(error))
     bar.close()
@@ -106,7 +128,8 @@ def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int,
               help="A manifest.json to compare with (e.g. recipes/manifests/ci_small.json).")
 @click.option("--sample", "samples", multiple=True, help="Only this sample id (repeatable); default: all.")
 @execution_options
-def verify(recipe: Path, manifest_path: Path, samples: tuple[str, ...], workers: int, cache_dir: Path | None) -> None:
+def verify(recipe: Path, manifest_path: Path, samples: tuple[str, ...], workers: int, scheduler: str | None,
+           dask_local: int | None, cache_dir: Path | None) -> None:
     """Regenerate RECIPE's samples in memory and compare their checksums with a manifest.
 
     Prints every sample that differs and exits 1 if any does; writes nothing.
@@ -116,6 +139,7 @@ def verify(recipe: Path, manifest_path: Path, samples: tuple[str, ...], workers:
     from anomalygen.pipeline import verify as verify_samples
     from anomalygen.recipe import RecipeError, load_recipe
 
+    execution = chosen_execution(workers, scheduler, dask_local)
     try:
         parsed = load_recipe(recipe)
     except RecipeError as error:
@@ -123,8 +147,11 @@ def verify(recipe: Path, manifest_path: Path, samples: tuple[str, ...], workers:
     manifest = json.loads(manifest_path.read_text())
     if manifest.get("recipe", {}).get("digest") != parsed.digest():
         click.echo(f"note: {manifest_path} was made from another version of {recipe} (recipe digest differs)", err=True)
-    differences = verify_samples(parsed, manifest, sample_ids=samples or None, execution=Execution(workers),
-                                 cache_dir=cache_dir)
+    try:
+        differences = verify_samples(parsed, manifest, sample_ids=samples or None, execution=execution,
+                                     cache_dir=cache_dir)
+    except ExecutionUnavailable as error:
+        _fail(str(error))
     checked = len(samples) if samples else len(manifest.get("samples", {})) + len(manifest.get("failed", {}))
     for sample_id, (expected, got) in differences.items():
         click.echo(f"differs {sample_id}: expected {expected[:16]}, got {got[:16]}")

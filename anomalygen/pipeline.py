@@ -1,4 +1,4 @@
-"""Runs a recipe's shard jobs (serially or on a process pool) and keeps the manifest.
+"""Runs a recipe's shard jobs (serially, on a process pool or on Dask) and keeps the manifest.
 
 Each shard is one unit of work: its samples are generated in one process and written to a
 temporary file that is renamed into place when complete, then the manifest records it. A run
@@ -44,6 +44,11 @@ def default_cache_dir() -> Path:
     env = os.environ.get("ANOMALYGEN_CACHE")
     base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "anomalygen"
     return base / "prepared"
+
+
+def job_cache_dir(cache_dir: Path | None) -> Path:
+    """The cache folder jobs are given: absolute, as they may run where the working directory differs."""
+    return Path(cache_dir or default_cache_dir()).absolute()
 
 
 _PREPARED: dict[tuple, trimesh.Trimesh] = {}
@@ -137,7 +142,7 @@ def verify(recipe: Recipe, manifest: dict, sample_ids: Iterable[str] | None = No
     Returns sample id -> (expected, got) for every sample that differs (a missing entry on
     either side counts as a difference); an empty dict means the benchmark reproduces.
     """
-    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    cache_dir = job_cache_dir(cache_dir)
     wanted = set(sample_ids) if sample_ids is not None else None
     shards = []
     for shard in shard_jobs(recipe):
@@ -147,8 +152,9 @@ def verify(recipe: Recipe, manifest: dict, sample_ids: Iterable[str] | None = No
     expected = {sid: e["checksum"] for sid, e in manifest.get("samples", {}).items()}
     expected.update({sid: f"failed: {reason}" for sid, reason in manifest.get("failed", {}).items()})
     got: dict[str, str] = {}
-    for result in execution.map(sample_checksums, shards, [recipe] * len(shards), [cache_dir] * len(shards)):
-        got.update(result)
+    with execution.start() as map_jobs:
+        for result in map_jobs(sample_checksums, shards, [recipe] * len(shards), [cache_dir] * len(shards)):
+            got.update(result)
     planned = set(got) if wanted is None else wanted
     missing = "absent"
     return {sid: (expected.get(sid, missing), got.get(sid, missing)) for sid in sorted(planned | (set(expected) if wanted is None else set()))
@@ -198,8 +204,8 @@ def synthesize(
     ``on_start(n)`` is told how many planned samples earlier runs already finished;
     ``on_shard_done(report, shard)`` is called as each shard is written.
     """
-    out_dir = Path(out_dir)
-    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    out_dir = Path(out_dir).absolute()  # for jobs that run where the working directory differs
+    cache_dir = job_cache_dir(cache_dir)
     shards = shard_jobs(recipe)
     if classes is not None:
         wanted = set(classes)
@@ -226,11 +232,14 @@ def synthesize(
         if on_shard_done:
             on_shard_done(report, by_id[report.shard_id])
 
-    if execution.parallel:
-        # prepare each class once, before its shards run side by side
-        names = list(dict.fromkeys(s.class_name for s in pending))
-        list(execution.map(warm_cache, [recipe] * len(names), names, [cache_dir] * len(names)))
-    n = len(pending)
-    for report in execution.map(run_shard, pending, [recipe] * n, [out_dir] * n, [cache_dir] * n):
-        finish(report)
+    if not pending:  # then there is no pool or cluster to start
+        return manifest
+    with execution.start() as map_jobs:
+        if execution.parallel:
+            # prepare each class once, into the disk cache, before its shards run side by side
+            names = list(dict.fromkeys(s.class_name for s in pending))
+            list(map_jobs(warm_cache, [recipe] * len(names), names, [cache_dir] * len(names)))
+        n = len(pending)
+        for report in map_jobs(run_shard, pending, [recipe] * n, [out_dir] * n, [cache_dir] * n):
+            finish(report)
     return manifest
