@@ -36,6 +36,7 @@ from typing import Sequence
 import numpy as np
 import torch
 from scipy.spatial import cKDTree
+from scipy.special import logsumexp
 
 from anomalygen.detect.base import Detector, config_from_dict, register
 from anomalygen.detect.imrnet import IMRNet, IMRNetConfig, normalise, spread_to_points
@@ -141,7 +142,7 @@ def reweighted_max(patch_scores: np.ndarray, nearest_index: np.ndarray, queries:
         return s_star
     _, around = nearest_bank(bank[nearest_index[worst]][None], bank, k=neighbours)
     d = np.linalg.norm(bank[around[0]].astype(np.float64) - queries[worst].astype(np.float64), axis=1)
-    weight = 1.0 - 1.0 / np.exp(d - s_star).sum()
+    weight = 1.0 - np.exp(-logsumexp(d - s_star))           # exp(s*) / sum(exp(d)), without overflow
     return float(weight * s_star)
 
 
