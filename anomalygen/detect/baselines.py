@@ -159,14 +159,33 @@ class MemoryBankConfig:
     reweight_neighbours: int = 0    # PatchCore's b (0: plain max, BTF)
 
 
-class _PointBankDetector(Detector):
-    """Memory bank of per-point features of the voxel-down-sampled, RMS-normalised cloud."""
-
-    config_class = MemoryBankConfig
+class _BankDetector(Detector):
+    """A memory bank of normal features: stored (thinned by the greedy coreset) and searched."""
 
     def __init__(self, config=None):
         super().__init__(config)
         self.bank: np.ndarray | None = None
+
+    def _store(self, bank: np.ndarray, seed: int, n_clouds: int, **info) -> None:
+        """Keep the coreset of ``bank`` (B, D) and record what was kept in ``info``."""
+        keep = greedy_coreset(bank, self.config.coreset_fraction, seed)
+        self.bank = bank[keep]
+        self.info = {"seed": int(seed), "n_clouds": n_clouds, "bank_full": int(len(bank)), "bank": int(len(keep)),
+                     **info}
+
+    def _match(self, queries: np.ndarray) -> tuple[float, np.ndarray]:
+        """(object score, (Q,) distances to the nearest bank feature) of the query features (Q, D)."""
+        if self.bank is None:
+            raise RuntimeError(f"{self.name} is not fitted")
+        dist, nearest = nearest_bank(queries, self.bank)
+        obj = reweighted_max(dist[:, 0], nearest[:, 0], queries, self.bank, self.config.reweight_neighbours)
+        return obj, dist[:, 0]
+
+
+class _PointBankDetector(_BankDetector):
+    """Memory bank of per-point features of the voxel-down-sampled, RMS-normalised cloud."""
+
+    config_class = MemoryBankConfig
 
     def features(self, points: np.ndarray) -> np.ndarray:
         """(S, D) float32 features of the down-sampled, normalised points (S, 3)."""
@@ -180,20 +199,12 @@ class _PointBankDetector(Detector):
     def fit(self, clouds: Sequence[np.ndarray], seed: int = 0, progress: bool = False) -> "_PointBankDetector":
         if not clouds:
             raise ValueError("fit needs at least one normal cloud")
-        bank = np.concatenate([self.features(self._sampled(cloud)[1]) for cloud in clouds])
-        keep = greedy_coreset(bank, self.config.coreset_fraction, seed)
-        self.bank = bank[keep]
-        self.info = {"seed": int(seed), "n_clouds": len(clouds), "bank_full": int(len(bank)), "bank": int(len(keep))}
+        self._store(np.concatenate([self.features(self._sampled(cloud)[1]) for cloud in clouds]), seed, len(clouds))
         return self
 
     def score(self, cloud: np.ndarray) -> tuple[float, np.ndarray]:
-        if self.bank is None:
-            raise RuntimeError(f"{self.name} is not fitted")
         pts, sampled = self._sampled(cloud)
-        queries = self.features(sampled)
-        dist, nearest = nearest_bank(queries, self.bank)
-        sampled_scores = dist[:, 0]
-        obj = reweighted_max(sampled_scores, nearest[:, 0], queries, self.bank, self.config.reweight_neighbours)
+        obj, sampled_scores = self._match(self.features(sampled))
         _, owner = cKDTree(sampled).query(pts, k=1)
         return obj, sampled_scores[owner].astype(np.float32)
 
@@ -255,7 +266,7 @@ class PatchCoreIMRNetConfig:
 
 
 @register
-class PatchCoreIMRNet(Detector):
+class PatchCoreIMRNet(_BankDetector):
     """PatchCore whose memory bank holds the IMRNet encoder's patch tokens (all patches visible)."""
 
     name = "patchcore-imrnet"
@@ -264,7 +275,6 @@ class PatchCoreIMRNet(Detector):
     def __init__(self, config=None):
         super().__init__(config)
         self.encoder: IMRNet | None = None
-        self.bank: np.ndarray | None = None
 
     def fit(self, clouds: Sequence[np.ndarray], seed: int = 0, progress: bool = False) -> "PatchCoreIMRNet":
         c = self.config
@@ -277,19 +287,14 @@ class PatchCoreIMRNet(Detector):
         starts = np.random.default_rng(seed).integers(0, 1 << 30, size=(len(clouds), c.bank_copies))
         bank = np.concatenate([self.encoder.patch_features(cloud, start=int(s % len(cloud))).features
                                for cloud, row in zip(clouds, starts) for s in row])
-        keep = greedy_coreset(bank, c.coreset_fraction, seed)
-        self.bank = bank[keep]
-        self.info = {"seed": int(seed), "n_clouds": len(clouds), "bank_full": int(len(bank)), "bank": int(len(keep)),
-                     "encoder": c.encoder or "trained in fit"}
+        self._store(bank, seed, len(clouds), encoder=c.encoder or "trained in fit")
         return self
 
     def score(self, cloud: np.ndarray) -> tuple[float, np.ndarray]:
-        if self.bank is None:
+        if self.encoder is None:
             raise RuntimeError("patchcore-imrnet is not fitted")
         patches = self.encoder.patch_features(cloud)
-        dist, nearest = nearest_bank(patches.features, self.bank)
-        patch_scores = dist[:, 0]
-        obj = reweighted_max(patch_scores, nearest[:, 0], patches.features, self.bank, self.config.reweight_neighbours)
+        obj, patch_scores = self._match(patches.features)
         per_patch_point = torch.from_numpy(patch_scores.astype(np.float32))[:, None, None].expand(
             -1, patches.member.shape[1], 1)
         points = spread_to_points(per_patch_point, patches.member, patches.xyz, patches.full)[:, 0]
