@@ -103,6 +103,12 @@ def test_benchmark_writes_paper_style_tables_and_resumes(imported, tmp_path):
     assert [(u["method"], u["class"]) for u in units if not u["resumed"]] == [("btf-fpfh", "bottle0")]
     assert {m: (out / "tables" / f"{m}.csv").read_text() for m in METRICS} == tables
 
+    # resuming with another config would mix two experiments in one table: refused
+    other = tmp_path / "other.yaml"
+    other.write_text(TINY_IMRNET.replace("steps: 4", "steps: 5"))
+    refused = run(data, out, other)
+    assert refused.exit_code != 0 and "another config" in refused.output
+
 
 def test_benchmark_rejects_unknown_methods_and_classes(imported, tmp_path):
     data, _ = imported

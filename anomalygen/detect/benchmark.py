@@ -24,6 +24,7 @@ are spread over ``jobs`` processes. Every unit is seeded, so the tables do not d
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import shutil
@@ -33,7 +34,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Sequence
 
-from anomalygen.detect.base import available_methods
+from anomalygen.detect.base import available_methods, config_from_dict, detector_class
 from anomalygen.detect.evaluate import EVALUATION_JSON, METRICS, evaluate_run, jsonable
 from anomalygen.detect.train import RUN_FILE, score_run, train_detector
 from anomalygen.shards import open_dataset
@@ -64,14 +65,19 @@ def _run_class(data_dir: Path, out_dir: Path, class_name: str, methods: Sequence
     done = []
     for method in methods:
         unit = _unit_dir(out_dir, method, class_name)
+        config = _unit_config(out_dir, method, class_name, methods, configs)
         if (unit / EVALUATION_JSON).is_file():
+            run = json.loads((unit / RUN_FILE).read_text())
+            wanted = dataclasses.asdict(config_from_dict(detector_class(method).config_class, config))
+            if run["config"] != wanted or run["seed"] != seed:
+                raise ValueError(f"{unit}: done before with another config or seed than asked now; "
+                                 "use another --out, or delete that folder to redo it")
             done.append(_unit_summary(unit, method, class_name, resumed=True))
             continue
         if unit.exists():                      # an interrupted unit: start it again from nothing
             shutil.rmtree(unit)
         started = time.perf_counter()
-        train_detector(data_dir, unit, classes=[class_name], method=method,
-                       config=_unit_config(out_dir, method, class_name, methods, configs), seed=seed, progress=False)
+        train_detector(data_dir, unit, classes=[class_name], method=method, config=config, seed=seed, progress=False)
         score_run(unit, data_dir)
         evaluate_run(unit, data_dir=data_dir)
         done.append(_unit_summary(unit, method, class_name, resumed=False, seconds=time.perf_counter() - started))
