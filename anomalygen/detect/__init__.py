@@ -4,7 +4,10 @@
 - :mod:`~anomalygen.detect.gps`: Geometry-aware Point-cloud Sampling.
 - :mod:`~anomalygen.detect.base`: the shared detector interface and the registry of methods.
 - :mod:`~anomalygen.detect.imrnet`: IMRNet (masked patch reconstruction, iterative at test time).
+- :mod:`~anomalygen.detect.baselines`: BTF (Raw, FPFH) and PatchCore (FPFH, IMRNet features).
 - :mod:`~anomalygen.detect.train`: ``train_detector`` / ``score_run`` over a generated dataset.
+- :mod:`~anomalygen.detect.metrics`, :mod:`~anomalygen.detect.evaluate`: metric functions, per-class evaluation.
+- :mod:`~anomalygen.detect.benchmark`: every method on every class, paper-style tables.
 
 Attributes are imported lazily, so ``import anomalygen.detect`` does not import torch.
 """
@@ -18,6 +21,7 @@ _EXPORTS = {
     "load_detector": "base", "detector_class": "base",
     "IMRNet": "imrnet", "IMRNetConfig": "imrnet",
     "train_detector": "train", "score_run": "train", "read_scores": "train", "SampleScores": "train",
+    "run_benchmark": "benchmark",
 }
 
 __all__ = sorted(_EXPORTS)
