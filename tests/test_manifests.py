@@ -38,3 +38,15 @@ def test_anomaly_shapenet_recipe_has_the_real_per_class_composition(shared_data)
     ours = Counter({(c.name, tokens.get(kind, kind)): n for c in recipe.classes for kind, n in c.test.items()})
     assert ours == real
     assert sum(c.train for c in recipe.classes) == 160
+
+
+def test_validation_recipe_differs_from_the_benchmark_only_in_seed_and_name():
+    """Detector settings are chosen on anomaly_shapenet_val: it must be the same benchmark drawn anew."""
+    import dataclasses
+
+    test = load_recipe(ROOT / "recipes" / "anomaly_shapenet.yaml")
+    val = load_recipe(ROOT / "recipes" / "anomaly_shapenet_val.yaml")
+    assert val.seed != test.seed
+    same = ("source", "points", "anomalies", "classes")
+    assert all(getattr(val, key) == getattr(test, key) for key in same)
+    assert dataclasses.replace(val.output, dir=test.output.dir) == test.output
