@@ -20,6 +20,7 @@ from manifold3d import CrossSection, Manifold
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from anomalygen.geometry.canonical import GRID
 from anomalygen.ops import OPERATORS, OperatorNotApplicable
 from anomalygen.ops.base import area_scale
 from anomalygen.ops._curves import refine_faces
@@ -166,7 +167,8 @@ def test_scratch_is_a_shallow_narrow_groove_of_the_drawn_size(meshes, name, seed
     out = result.mesh
     magnitude = np.linalg.norm(result.displacement, axis=1)
     # depth: the deepest vertex sits (almost) on the curve
-    assert SCRATCH["depth"] * 0.95 <= magnitude.max() <= SCRATCH["depth"] * (1 + 1e-9)
+    # (plus the snap of moved vertices to the canonical grid)
+    assert SCRATCH["depth"] * 0.95 <= magnitude.max() <= SCRATCH["depth"] * (1 + 1e-9) + GRID
     # inward: along minus the normal, so the enclosed volume shrinks
     assert out.volume < mesh.volume
     # narrow: the groove (moved by half the depth or more) is within half a width of the
@@ -322,13 +324,14 @@ def test_bending_bends_a_small_part_rigidly_and_leaves_the_rest(meshes, name):
     assert moved.any() and magnitude.max() > 0.02
     assert (x[moved] > 0).all()  # nothing on the fixed side of the cut moves
     assert moved.sum() < 0.2 * len(mesh.vertices)  # a small part, not half the object
-    # beyond the transition the part turns rigidly: edge lengths are kept exactly
+    # beyond the transition the part turns rigidly: edge lengths are kept exactly (up to the
+    # snap of moved vertices to the canonical grid: half a step per axis at each end)
     edges = mesh.edges_unique
     before = np.linalg.norm(np.diff(mesh.vertices[edges], axis=1)[:, 0], axis=1)
     after = np.linalg.norm(np.diff(out.vertices[edges], axis=1)[:, 0], axis=1)
     rigid = (x[edges] > tau).all(axis=1) & moved[edges].all(axis=1)
     assert rigid.any()
-    np.testing.assert_allclose(after[rigid], before[rigid], rtol=1e-9)
+    np.testing.assert_allclose(after[rigid], before[rigid], rtol=1e-9, atol=2 * GRID)
     # and the transition stretches no edge by more than the fold limit
     assert np.abs(after / before - 1).max() < MAX_STRAIN
     # the rotated tip turned by the drawn angle
@@ -475,7 +478,7 @@ def test_bending_a_thin_plate_moves_both_faces_together(board, band, name, monke
     ratio = length(out.vertices) / length(mesh.vertices)
     plateau = core[edges].all(axis=1)
     assert plateau.any()
-    np.testing.assert_allclose(ratio[plateau], 1.0, rtol=1e-9)
+    np.testing.assert_allclose(length(out.vertices)[plateau], length(mesh.vertices)[plateau], rtol=1e-9, atol=2 * GRID)
     # (a shear by slope k stretches no direction by more than its largest singular value)
     k = np.tan(np.radians(params_in["angle"]))
     assert np.abs(ratio - 1).max() < k / 2 + np.sqrt(1 + k * k / 4) - 1 + 1e-3

@@ -17,6 +17,7 @@ import trimesh
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from anomalygen.geometry.canonical import GRID, snap
 from anomalygen.shapes import prepare
 from anomalygen.shapes.load import load_mesh
 from anomalygen.shapes.prepare import (
@@ -61,9 +62,11 @@ def edge_lengths(mesh: trimesh.Trimesh) -> np.ndarray:
 
 
 def assert_unit(mesh: trimesh.Trimesh) -> None:
+    # exact up to the canonical snap (half a GRID step per axis)
     vertices = np.asarray(mesh.vertices)
-    assert np.linalg.norm(vertices, axis=1).max() == pytest.approx(1.0, abs=1e-12)
-    np.testing.assert_allclose((vertices.min(0) + vertices.max(0)) / 2, 0.0, atol=1e-12)
+    assert np.linalg.norm(vertices, axis=1).max() == pytest.approx(1.0, abs=GRID)
+    np.testing.assert_allclose((vertices.min(0) + vertices.max(0)) / 2, 0.0, atol=GRID)
+    assert np.array_equal(snap(vertices), vertices)
 
 
 def assert_closed_manifold_outward(mesh: trimesh.Trimesh) -> None:

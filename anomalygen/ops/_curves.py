@@ -18,6 +18,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
+from anomalygen.geometry.canonical import row_norms
 from anomalygen.ops._surface import edge_graph
 from anomalygen.ops.base import OperatorNotApplicable
 
@@ -224,8 +225,10 @@ def surface_path(
     lengths removes the zig-zag, the filtered points are projected back onto the faces around
     the path, and the curve is cut to ``length``.
 
-    Returns ((M, 3) points on the surface about a quarter edge apart, (M, 3) unit normals of the
-    faces they lie on). Raises OperatorNotApplicable where no vertex is far enough away along
+    Returns ((M, 3) points on the surface about a quarter edge apart, (M, 3) unit surface normals
+    there, interpolated from the vertex normals). Interpolated, not the normal of the face a
+    point was projected onto: smoothed points often project onto an edge, where which of its
+    two faces wins is a last-bit tie that differs between CPUs. Raises OperatorNotApplicable where no vertex is far enough away along
     the surface (a small part or body) or the projected curve jumps between surfaces.
     """
     edge = float(mesh.edges_unique_length.mean())
@@ -259,4 +262,13 @@ def surface_path(
     if arc[-1] < 0.9 * length:
         raise OperatorNotApplicable(f"no smooth surface path of length {length:.3f} from the drawn start point")
     keep = arc <= length
-    return on_surface[keep], mesh.face_normals[triangles[keep]]
+    return on_surface[keep], interpolated_normals(mesh, on_surface[keep], triangles[keep])
+
+
+def interpolated_normals(mesh: trimesh.Trimesh, points: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(N, 3) unit normals at ``points`` (N, 3) on ``faces`` (N,): the faces' vertex normals
+    blended by barycentric weight, so continuous across edges."""
+    weights = trimesh.triangles.points_to_barycentric(mesh.triangles[faces], points)
+    corner = mesh.vertex_normals[mesh.faces[faces]]  # (N, 3 corners, 3)
+    blended = weights[:, :1] * corner[:, 0] + weights[:, 1:2] * corner[:, 1] + weights[:, 2:] * corner[:, 2]
+    return blended / np.maximum(row_norms(blended), 1e-12)[:, None]

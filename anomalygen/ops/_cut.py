@@ -22,6 +22,7 @@ import scipy.sparse
 import trimesh
 from scipy.sparse.csgraph import connected_components
 
+from anomalygen.geometry.canonical import snap
 from anomalygen.ops.base import EditResult, OperatorNotApplicable
 
 # A piece cut loose that holds less than this fraction of the input's volume is dropped (a
@@ -82,7 +83,7 @@ def _remember(key: int, value: Solid | str) -> None:
 
 
 def _build_solid(mesh: trimesh.Trimesh) -> Solid:
-    vertices = np.array(mesh.vertices, dtype=np.float64)
+    vertices = snap(mesh.vertices)  # booleans decide topology from these bits
     faces = np.array(mesh.faces, dtype=np.int64)
     if len(faces) < 4:
         raise OperatorNotApplicable("input mesh has fewer than 4 faces")
@@ -316,13 +317,14 @@ def prism(polygon: np.ndarray, axes: np.ndarray, origin: np.ndarray, length: flo
     """A straight prism: the CCW ``polygon`` (K, 2) in the (u, v) plane of ``axes`` (3, 3 columns
     u, v, axis) at ``origin``, swept ``length`` along the axis, walls split every ``step``."""
     divisions = max(0, int(np.ceil(length / step)) - 1)
-    solid = m3.Manifold.extrude(m3.CrossSection([polygon]), length, n_divisions=divisions)
-    return solid.transform(np.column_stack([axes, origin]))
+    solid = m3.Manifold.extrude(m3.CrossSection([snap(polygon)]), length, n_divisions=divisions)
+    return solid.transform(snap(np.column_stack([axes, origin])))
 
 
 def hull_sweep(sections: np.ndarray) -> m3.Manifold:
     """The union of the convex hulls of consecutive convex ``sections`` (S, K, 3): a swept solid
     that stays valid where a tightly bending sweep would fold through itself."""
+    sections = snap(sections)
     pieces = [m3.Manifold.hull_points(np.concatenate(pair)) for pair in zip(sections[:-1], sections[1:])]
     return m3.Manifold.batch_boolean([p for p in pieces if not p.is_empty()], m3.OpType.Add)
 
@@ -340,7 +342,7 @@ def solid_from_arrays(vertices: np.ndarray, faces: np.ndarray) -> m3.Manifold:
     """A manifold3d solid from a closed triangle mesh (invalid solids show in ``status()``)."""
     return m3.Manifold(
         m3.Mesh64(
-            vert_properties=np.ascontiguousarray(vertices, dtype=np.float64),
+            vert_properties=np.ascontiguousarray(snap(vertices)),
             tri_verts=np.ascontiguousarray(faces, dtype=np.uint64),
         )
     )

@@ -26,6 +26,8 @@ from typing import Callable, Mapping
 import numpy as np
 import trimesh
 
+from anomalygen.geometry.canonical import snap
+
 
 class OperatorNotApplicable(Exception):
     """The operator cannot edit this mesh with these parameters at this location.
@@ -82,6 +84,19 @@ class EditResult:
     rim_band: float = 0.0
 
     def __post_init__(self) -> None:
+        # vertices an operator moved with numpy arithmetic leave it in canonical coordinates
+        # (see anomalygen.geometry.canonical): sampling picks faces by area, so last-bit
+        # differences between CPUs would otherwise move whole points. Their pre-images stay
+        # put, so the snapping step joins their displacement. (Cuts displace nothing: manifold3d
+        # computes their new vertices from canonical input, the same on every CPU.)
+        self.displacement = np.array(self.displacement, dtype=np.float64)
+        moved = self.displacement.any(axis=1)
+        if moved.any():
+            vertices = np.array(self.mesh.vertices, dtype=np.float64)
+            snapped = snap(vertices[moved])
+            self.displacement[moved] += snapped - vertices[moved]
+            vertices[moved] = snapped
+            self.mesh = trimesh.Trimesh(vertices, self.mesh.faces, process=False)
         n_vertices, n_faces = len(self.mesh.vertices), len(self.mesh.faces)
         if self.displacement.shape != (n_vertices, 3):
             raise ValueError(f"displacement must be ({n_vertices}, 3), got {self.displacement.shape}")
@@ -131,8 +146,9 @@ class Operator:
 
 
 def area_scale(mesh: trimesh.Trimesh) -> float:
-    """sqrt(surface area / 4 pi): 1 for the unit sphere, about 0.4 for a thin tap."""
-    return float(np.sqrt(mesh.area / (4.0 * np.pi)))
+    """sqrt(surface area / 4 pi): 1 for the unit sphere, about 0.4 for a thin tap (snapped: the
+    summed area's last bits depend on the CPU, and every extent is multiplied by this)."""
+    return float(snap(np.sqrt(mesh.area / (4.0 * np.pi))))
 
 
 OPERATORS: dict[str, Operator] = {}

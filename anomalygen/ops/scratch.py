@@ -42,6 +42,7 @@ import trimesh
 from scipy.ndimage import gaussian_filter1d
 from scipy.spatial import cKDTree
 
+from anomalygen.geometry.canonical import snap
 from anomalygen.ops._curves import Refined, refine_faces, resample_polyline, smoothstep, summarise, surface_path
 from anomalygen.ops._surface import random_surface_point
 from anomalygen.ops.base import EditResult, Operator, OperatorNotApplicable, Param, register
@@ -133,6 +134,7 @@ def _curve_frame(coarse: np.ndarray, coarse_normals: np.ndarray, spacing: float)
     between its points (off the surface by ~1e-5): ((M, 3) points, (M,) arc length, (M, 3)
     unit normals smoothed over about a half width, 20 samples, so the frame turns gently)."""
     curve, arc = resample_polyline(coarse, spacing)
+    curve = snap(curve)  # the groove takes each point's nearest curve sample: ties must break alike on every CPU
     coarse_arc = np.concatenate(([0.0], np.cumsum(np.linalg.norm(np.diff(coarse, axis=0), axis=1))))
     segment = np.clip(np.searchsorted(coarse_arc, arc, side="right") - 1, 0, len(coarse) - 1)
     normals = gaussian_filter1d(coarse_normals[segment], sigma=1.0 / CURVE_SPACING, axis=0, mode="nearest")

@@ -2,8 +2,10 @@
 
 UNIT (the length unit of every prepared mesh, and of every length in a recipe or an operator):
 a prepared mesh is centred on the centre of its axis-aligned bounding box (the box centre is the
-origin) and uniformly scaled so that its farthest vertex lies at distance exactly 1 from the
-origin, i.e. the mesh fits the unit sphere and touches it.
+origin) and uniformly scaled so that its farthest vertex lies at distance 1 from the origin, i.e.
+the mesh fits the unit sphere and touches it; both exact up to the snap of every coordinate to
+the canonical grid (:mod:`anomalygen.geometry.canonical`, 6e-8), which makes the result the same
+on every CPU.
 
 :func:`prepare_mesh` turns any triangle mesh into a clean, consistently oriented, isotropically
 remeshed surface in UNIT:
@@ -45,8 +47,10 @@ import trimesh
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from anomalygen.geometry.canonical import row_norms, snap
+
 # Bump whenever prepare_mesh changes its output for some input: it is part of the cache key.
-PREPARE_VERSION = 1
+PREPARE_VERSION = 2
 
 MERGE_TOLERANCE = 1e-9
 """Vertices whose coordinates agree to this (UNIT, per axis, after normalisation) are merged."""
@@ -163,14 +167,15 @@ class PreparedMeshCache:
 
 
 def normalise(vertices: np.ndarray) -> np.ndarray:
-    """(V, 3) -> (V, 3) float64 in UNIT: bounding-box centre at the origin, max norm 1."""
+    """(V, 3) -> (V, 3) float64 in UNIT: bounding-box centre at the origin, max norm 1, snapped
+    to :data:`~anomalygen.geometry.canonical.GRID` so that the remesher sees the same bits on every CPU."""
     vertices = np.asarray(vertices, dtype=np.float64)
     centre = (vertices.min(axis=0) + vertices.max(axis=0)) / 2.0
     centred = vertices - centre
-    radius = np.sqrt((centred**2).sum(axis=1).max())
+    radius = row_norms(centred).max()
     if not np.isfinite(radius) or radius <= 0.0:
         raise MeshPreparationError("the mesh has zero extent")
-    return centred / radius
+    return snap(centred / radius)
 
 
 def clean_arrays(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -394,7 +399,7 @@ def _meshset(vertices: np.ndarray, faces: np.ndarray, **attributes) -> pymeshlab
     meshset = pymeshlab.MeshSet()
     meshset.add_mesh(
         pymeshlab.Mesh(
-            vertex_matrix=np.ascontiguousarray(vertices, dtype=np.float64),
+            vertex_matrix=np.ascontiguousarray(snap(vertices)),  # pymeshlab decides topology from these bits
             face_matrix=np.ascontiguousarray(faces, dtype=np.int32),
             **attributes,
         )

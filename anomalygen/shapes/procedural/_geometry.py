@@ -21,6 +21,8 @@ import trimesh
 from manifold3d import CrossSection, Error, JoinType, Manifold, Mesh64, OpType
 from scipy.interpolate import PchipInterpolator
 
+from anomalygen.geometry.canonical import row_norms, snap
+
 SEGMENTS = 64
 """Default number of segments around a full turn (revolutions, tubes use fewer)."""
 
@@ -34,11 +36,11 @@ ROUND_SEGMENTS = 24
 def to_trimesh(solid: Manifold) -> trimesh.Trimesh:
     """Convert a manifold3d solid to a ``trimesh.Trimesh`` (float64 vertices, int64 faces)."""
     mesh = solid.to_mesh64()
-    vertices = np.asarray(mesh.vert_properties, dtype=np.float64)[:, :3]
+    vertices = snap(np.asarray(mesh.vert_properties)[:, :3])  # the same source bits on every CPU
     faces = np.asarray(mesh.tri_verts, dtype=np.int64)
     # manifold3d already shares vertices between faces; process=False keeps its arrays as is
     # so that builds are bit-for-bit reproducible.
-    return trimesh.Trimesh(vertices=vertices.copy(), faces=faces.copy(), process=False)
+    return trimesh.Trimesh(vertices=vertices, faces=faces.copy(), process=False)
 
 
 def from_arrays(vertices: np.ndarray, faces: np.ndarray) -> Manifold:
@@ -47,7 +49,7 @@ def from_arrays(vertices: np.ndarray, faces: np.ndarray) -> Manifold:
     The orientation is fixed here (flipped when the signed volume is negative), so callers
     only need consistent, not necessarily outward, winding.
     """
-    v = np.ascontiguousarray(vertices, dtype=np.float64)
+    v = np.ascontiguousarray(snap(vertices))  # booleans decide topology from these bits
     f = np.ascontiguousarray(faces, dtype=np.int64)
     tri = v[f]
     signed_volume = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])).sum()
@@ -108,7 +110,7 @@ def frame_z_to(direction: Sequence[float]) -> np.ndarray:
 def place(solid: Manifold, matrix: np.ndarray | None = None, offset=(0.0, 0.0, 0.0)) -> Manifold:
     """Apply the (3, 3) ``matrix`` then translate by ``offset``."""
     m = np.eye(3) if matrix is None else np.asarray(matrix, dtype=float)
-    return solid.transform(np.column_stack([m, np.asarray(offset, dtype=float)]))
+    return solid.transform(snap(np.column_stack([m, np.asarray(offset, dtype=float)])))
 
 
 # --------------------------------------------------------------------------- curves
@@ -170,13 +172,14 @@ def silhouette(curve: np.ndarray) -> CrossSection:
     mirrored = c[::-1] * np.array([-1.0, 1.0])
     ring = np.concatenate([c, mirrored])
     # drop consecutive duplicates (curve ends on the axis meet their own mirror image)
-    keep = np.linalg.norm(ring - np.roll(ring, 1, axis=0), axis=1) > 1e-9
+    ring = snap(ring)
+    keep = row_norms(ring - np.roll(ring, 1, axis=0)) > 1e-9
     return CrossSection([ring[keep]])
 
 
 def rectangle(r0: float, r1: float, z0: float, z1: float) -> CrossSection:
     """Axis-aligned rectangle [r0, r1] x [z0, z1] in the (r, z) plane."""
-    return CrossSection([np.array([[r0, z0], [r1, z0], [r1, z1], [r0, z1]], dtype=float)])
+    return CrossSection([snap([[r0, z0], [r1, z0], [r1, z1], [r0, z1]])])
 
 
 def extend_curve(curve: np.ndarray, length: float, start: bool, end: bool) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""Geometry helpers shared by the generator's stages (shapes, preparation, operators)."""
