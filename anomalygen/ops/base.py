@@ -135,11 +135,21 @@ def area_scale(mesh: trimesh.Trimesh) -> float:
     return float(np.sqrt(mesh.area / (4.0 * np.pi)))
 
 
+ORDER = ("bending", "break", "bulge", "concavity", "crack", "hole", "scratch")
+"""Every operator's name, in the order that reaches the output: a recipe's test counts (and so
+which sample lands in which shard) follow it. Declared, so that renaming or adding a module
+cannot reorder a benchmark; a new operator is appended."""
+
 OPERATORS: dict[str, Operator] = {}
+"""name -> operator, always in :data:`ORDER`."""
 
 
 def register(operator: Operator) -> Operator:
+    if operator.name not in ORDER:
+        raise ValueError(f"operator {operator.name!r} is not declared in anomalygen.ops.base.ORDER")
     if operator.name in OPERATORS:
         raise ValueError(f"operator {operator.name!r} registered twice")
-    OPERATORS[operator.name] = operator
+    registered = {**OPERATORS, operator.name: operator}
+    OPERATORS.clear()
+    OPERATORS.update((name, registered[name]) for name in ORDER if name in registered)
     return operator
