@@ -345,6 +345,6 @@ def read_manifest(out_dir: str | Path) -> dict:
 def write_manifest(out_dir: str | Path, manifest: dict) -> None:
     """Write ``manifest.json`` atomically, keys sorted so equal content gives equal bytes."""
     path = Path(out_dir) / MANIFEST
-    tmp = path.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
+    tmp = tmp_path(path)
     tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     os.replace(tmp, path)

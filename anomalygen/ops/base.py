@@ -36,6 +36,15 @@ class OperatorNotApplicable(Exception):
     """
 
 
+class MeshPreconditionFailed(OperatorNotApplicable):
+    """The operator cannot edit this mesh whatever its parameters and location (it is not
+    watertight, has no faces, ...): the condition depends on the mesh alone.
+
+    On a sample's unedited mesh the pipeline fails the sample at once with this message, and
+    skips the operator's other samples of that mesh, instead of retrying every one of them.
+    """
+
+
 @dataclass(frozen=True)
 class Param:
     """One severity parameter of an operator, drawn uniformly from a recipe range.
