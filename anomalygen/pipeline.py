@@ -93,15 +93,15 @@ def generate_shard(shard: ShardJob, recipe: Recipe, cache_dir: Path,
     timings = timings if timings is not None else defaultdict(float)
     started = time.perf_counter()
     try:
-        base = prepared_mesh(recipe, shard.class_name, cache_dir)
+        base, broken = prepared_mesh(recipe, shard.class_name, cache_dir), None
     except Exception as error:  # a broken source mesh must not stop the other classes
         base, broken = None, f"mesh preparation failed: {type(error).__name__}: {error}"
     timings["preparation"] += time.perf_counter() - started
     unusable: dict[str, str] = {}                  # operator -> why it cannot edit this mesh
     for job in shard.samples:
         exit_if_orphaned()
-        if base is None or job.kind in unusable:
-            yield job, broken if base is None else unusable[job.kind]
+        if broken or job.kind in unusable:
+            yield job, broken or unusable[job.kind]
             continue
         try:
             yield job, make_sample(job, recipe, base, timings)
@@ -253,7 +253,8 @@ def synthesize(
     """
     out_dir = Path(out_dir).absolute()  # for jobs that run where the working directory differs
     cache_dir = job_cache_dir(cache_dir)
-    selected = [c for c in recipe.classes if classes is None or c.name in set(classes)]
+    wanted = None if classes is None else set(classes)
+    selected = [c for c in recipe.classes if wanted is None or c.name in wanted]
     with output_lock(out_dir):
         manifest = _resumed_manifest(recipe, out_dir)
         _remove_dead_temporaries(out_dir)
