@@ -153,11 +153,13 @@ def _write_h5(tmp: Path, samples: Sequence[Sample], attrs: dict, compression: st
     counts = np.array([len(s.points) for s in samples], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)])
     string = h5py.string_dtype()
-    with h5py.File(tmp, "w", track_order=True) as f:
+    # equal samples must give equal bytes: no chunk cache, so chunks are placed in the file as
+    # they are written, not when the dataset object happens to be freed (later where a profiler
+    # holds the frame, as Dask's does), and no timestamps (h5py's default, said explicitly)
+    with h5py.File(tmp, "w", track_order=True, rdcc_nbytes=0) as f:
         f.attrs.update({"schema_version": SCHEMA_VERSION, **attrs})
 
         def put(name, data=None, **kwargs):
-            # no timestamps, so equal samples give equal bytes (h5py's default, said explicitly)
             return f.create_dataset(name, data=data, track_times=False, **kwargs)
 
         def stacked(name, arrays, dtype, width=None):
