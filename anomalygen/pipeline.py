@@ -261,12 +261,11 @@ def synthesize(
         write_manifest(out_dir, manifest)
         done = {sid for sid, entry in manifest["shards"].items()
                 if entry.get("failed") == 0 and shard_problem(out_dir, sid, entry) is None}
-        names = {c.name for c in selected}
         in_flight: dict[str, ShardJob] = {}
 
         def pending() -> Iterator[ShardJob]:
             for shard in shard_jobs(recipe):
-                if shard.class_name not in names:
+                if wanted is not None and shard.class_name not in wanted:
                     continue
                 if shard.shard_id in done:
                     if on_skip:
