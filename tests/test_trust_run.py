@@ -1,4 +1,5 @@
-"""Issue 12, the run side: declared order, integrity, one writer, interruption, failures, limits."""
+"""Issue 12, the run side: declared operator order, integrity, one writer, failures, limits (the
+interruption tests extend the SIGKILL one in tests/test_cli.py)."""
 
 import json
 
