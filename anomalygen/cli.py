@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -18,6 +20,23 @@ from anomalygen.execute import Execution, ExecutionUnavailable
 def _fail(message: str, code: int = 2) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+@contextmanager
+def _stoppable():
+    """SIGTERM and Ctrl-C stop the run the same way (the pool's workers are stopped on the way
+    out, see anomalygen.execute); exit status 128 + the signal's number."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt(signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except KeyboardInterrupt as interrupt:
+        signum = interrupt.args[0] if interrupt.args else signal.SIGINT
+        _fail("interrupted; run the same command again to finish (finished shards are kept)", 128 + signum)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,14 +88,19 @@ def chosen_execution(workers: int, scheduler: str | None, dask_local: int | None
 @click.option("--classes", help="Comma-separated class names to generate (default: all of the recipe's).")
 @execution_options
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary; errors only.")
+@click.option("--allow-failures", is_flag=True,
+              help="Exit 0 even if samples failed (for exploratory runs over many meshes); they are still listed.")
 def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int, scheduler: str | None,
-          dask_local: int | None, cache_dir: Path | None, quiet: bool) -> None:
+          dask_local: int | None, cache_dir: Path | None, quiet: bool, allow_failures: bool) -> None:
     """Generate the benchmark described by RECIPE (a YAML file) as HDF5 shards + manifest.json.
 
-    Re-running the same command resumes an interrupted run: finished shards are kept.
+    Re-running the same command resumes an interrupted run: intact finished shards are kept;
+    damaged or missing shards and failed samples are made again. Exits 1 if any sample failed
+    (the rest is written), 2 on a bad recipe or while another run writes into the folder.
     """
     from tqdm import tqdm
 
+    from anomalygen.outlock import FolderLocked
     from anomalygen.pipeline import RunConflict, synthesize
     from anomalygen.recipe import RecipeError, load_recipe
 
@@ -95,31 +119,39 @@ def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int,
     out_dir = out_dir or parsed.output.dir
     total = sum(c.train + sum(c.test.values()) for c in parsed.classes if selected is None or c.name in selected)
     timings: dict[str, float] = defaultdict(float)
-    failures: dict[str, str] = {}
     bar = tqdm(total=total, unit="sample", disable=quiet, desc=parsed.name, dynamic_ncols=True)
 
     def progress(report, shard) -> None:
         bar.update(len(shard.samples))
-        failures.update(report.failed)
         for stage, seconds in report.timings.items():
             timings[stage] += seconds
 
     started = time.perf_counter()
     try:
-        manifest = synthesize(parsed, out_dir, classes=selected, execution=execution, cache_dir=cache_dir,
-                              on_shard_done=progress, on_start=bar.update)
-    except (RunConflict, ExecutionUnavailable) as error:
-        bar.close()
+        with _stoppable():
+            manifest = synthesize(parsed, out_dir, classes=selected, execution=execution, cache_dir=cache_dir,
+                                  on_shard_done=progress, on_skip=lambda shard: bar.update(len(shard.samples)))
+    except (RunConflict, ExecutionUnavailable, FolderLocked) as error:
         _fail(str(error))
-    bar.close()
+    finally:
+        bar.close()
     elapsed = time.perf_counter() - started
     if not quiet:
         n_done = len(manifest["samples"])
         stages = ", ".join(f"{k} {v:.1f}s" for k, v in sorted(timings.items())) or "nothing left to do"
         click.echo(f"{out_dir}: {n_done} samples in {len(manifest['shards'])} shards, "
                    f"{len(manifest['failed'])} failed; {elapsed:.1f}s wall (worker time: {stages})")
-    for sample_id, reason in sorted(failures.items()):
-        click.echo(f"failed {sample_id}: {reason}", err=True)
+    wanted = set(selected or names)
+    failed = {sid: reason for sid, reason in manifest["failed"].items() if sid.split("/")[0] in wanted}
+    by_reason: dict[str, list[str]] = defaultdict(list)
+    for sample_id, reason in sorted(failed.items()):
+        by_reason[reason].append(sample_id)
+    for reason, ids in by_reason.items():
+        more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
+        click.echo(f"failed {', '.join(ids[:5])}{more}: {reason}", err=True)
+    if failed and not allow_failures:
+        _fail(f"{len(failed)} of {total} planned samples failed (listed above); the others are written. "
+              f"Run again to retry them, or pass --allow-failures to accept them", code=1)
 
 
 @main.command()
@@ -127,15 +159,20 @@ def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int,
 @click.option("--manifest", "manifest_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="A manifest.json to compare with (e.g. recipes/manifests/ci_small.json).")
 @click.option("--sample", "samples", multiple=True, help="Only this sample id (repeatable); default: all.")
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Also check the shard files in this folder against the manifest's sha256s "
+                   "(missing, damaged or unlisted files).")
 @execution_options
-def verify(recipe: Path, manifest_path: Path, samples: tuple[str, ...], workers: int, scheduler: str | None,
-           dask_local: int | None, cache_dir: Path | None) -> None:
+def verify(recipe: Path, manifest_path: Path, samples: tuple[str, ...], data_dir: Path | None, workers: int,
+           scheduler: str | None, dask_local: int | None, cache_dir: Path | None) -> None:
     """Regenerate RECIPE's samples in memory and compare their checksums with a manifest.
 
-    Prints every sample that differs and exits 1 if any does; writes nothing.
+    Prints every sample that differs (and with --data every shard file that does) and exits 1
+    if any does; writes nothing.
     """
     import json
 
+    from anomalygen.pipeline import check_files
     from anomalygen.pipeline import verify as verify_samples
     from anomalygen.recipe import RecipeError, load_recipe
 
@@ -147,17 +184,24 @@ def verify(recipe: Path, manifest_path: Path, samples: tuple[str, ...], workers:
     manifest = json.loads(manifest_path.read_text())
     if manifest.get("recipe", {}).get("digest") != parsed.digest():
         click.echo(f"note: {manifest_path} was made from another version of {recipe} (recipe digest differs)", err=True)
+    damaged = check_files(data_dir, manifest) if data_dir else {}
+    for shard_id, problem in damaged.items():
+        click.echo(f"shard {shard_id}: {problem}")
     try:
-        differences = verify_samples(parsed, manifest, sample_ids=samples or None, execution=execution,
-                                     cache_dir=cache_dir)
+        with _stoppable():
+            differences = verify_samples(parsed, manifest, sample_ids=samples or None, execution=execution,
+                                         cache_dir=cache_dir)
     except ExecutionUnavailable as error:
         _fail(str(error))
     checked = len(samples) if samples else len(manifest.get("samples", {})) + len(manifest.get("failed", {}))
     for sample_id, (expected, got) in differences.items():
         click.echo(f"differs {sample_id}: expected {expected[:16]}, got {got[:16]}")
+    if damaged:
+        _fail(f"{len(damaged)} shard files in {data_dir} do not match {manifest_path}"
+              + (f", and {len(differences)} of {checked} samples differ" if differences else ""), code=1)
     if differences:
         _fail(f"{len(differences)} of {checked} samples differ from {manifest_path}", code=1)
-    click.echo(f"{checked} samples match {manifest_path}")
+    click.echo(f"{checked} samples match {manifest_path}" + (f"; the shard files in {data_dir} are intact" if data_dir else ""))
 
 
 @main.command()

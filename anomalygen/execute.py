@@ -2,7 +2,12 @@
 
 Every backend yields results as jobs complete; callers never depend on the order, which is why
 the output is identical whatever runs it. A run's maps share one pool or cluster (see
-:meth:`Execution.start`), so worker processes keep the meshes they have prepared.
+:meth:`Execution.start`), so worker processes keep the meshes they have prepared. Jobs are
+taken from their (possibly endless) iterables a few at a time, so memory stays bounded.
+
+Pool workers belong to their run: an interruption (Ctrl-C, SIGTERM, an error) of the process
+that started them stops them mid-job, and a worker whose parent died (SIGKILL) exits, by the
+kernel's parent-death signal on Linux and by :func:`exit_if_orphaned` everywhere.
 
 Dask runs jobs on worker threads rather than a process's main thread; what that requires is
 explained in :mod:`anomalygen.dask_cluster`, which is imported only when Dask is asked for
@@ -11,10 +16,14 @@ explained in :mod:`anomalygen.dask_cluster`, which is imported only when Dask is
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import os
+import signal
+import sys
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from itertools import islice
 from typing import Callable, Iterable, Iterator
 
 MapJobs = Callable[..., Iterator]
@@ -47,16 +56,23 @@ class Execution:
     def start(self) -> Iterator[MapJobs]:
         """This execution's ``map_jobs``; its pool, cluster or connection lasts for the with block."""
         if self.uses_dask:
-            from distributed import as_completed as dask_as_completed
+            from distributed import wait as dask_wait
 
             from anomalygen.dask_cluster import dask_client
 
             with dask_client(self.scheduler, self.dask_local) as client:
                 # pure=False: every job is new work; no need to hash its arguments into a key
-                yield partial(_map_futures, partial(client.submit, pure=False), dask_as_completed)
+                window = 4 * max(sum(client.nthreads().values()), 1)
+                yield partial(_map_futures, partial(client.submit, pure=False),
+                              partial(dask_wait, return_when="FIRST_COMPLETED"), window)
         elif self.workers > 1:
-            with ProcessPoolExecutor(max_workers=self.workers) as pool:
-                yield partial(_map_futures, pool.submit, as_completed)
+            pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_start_worker, initargs=(os.getpid(),))
+            try:
+                yield partial(_map_futures, pool.submit, partial(wait, return_when=FIRST_COMPLETED), 4 * self.workers)
+            except BaseException:
+                _stop(pool)
+                raise
+            pool.shutdown()
         else:
             yield _map_here
 
@@ -66,6 +82,48 @@ def _map_here(fn: Callable, *iterables: Iterable) -> Iterator:
         yield fn(*args)
 
 
-def _map_futures(submit: Callable, completed: Callable, fn: Callable, *iterables: Iterable) -> Iterator:
-    for future in completed([submit(fn, *args) for args in zip(*iterables)]):
-        yield future.result()
+def _map_futures(submit: Callable, wait_first: Callable, window: int, fn: Callable, *iterables: Iterable) -> Iterator:
+    """At most ``window`` jobs submitted at a time; ``wait_first(futures)`` -> (done, not done)."""
+    jobs = zip(*iterables)
+    running = {submit(fn, *args) for args in islice(jobs, window)}
+    while running:
+        done, running = wait_first(running)
+        running = set(running) | {submit(fn, *args) for args in islice(jobs, len(done))}
+        for future in done:
+            yield future.result()
+
+
+_PARENT: int | None = None   # in a pool worker: the pid of the process that started the pool
+
+
+def _start_worker(parent: int) -> None:
+    """Pool worker initializer: Ctrl-C is the parent's to handle (it stops the pool), and the
+    worker dies with its parent."""
+    global _PARENT
+    _PARENT = parent
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform == "linux":
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    exit_if_orphaned()  # the parent may have died before prctl took effect
+
+
+def exit_if_orphaned() -> None:
+    """In a pool worker whose parent has died: exit at once, writing nothing more. Jobs call it
+    before each step that writes (the parent-death signal does not exist on every system)."""
+    if _PARENT is not None and os.getppid() != _PARENT:
+        os._exit(1)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel the jobs not started and terminate the workers mid-job (a shard is renamed into
+    place only when complete, and the next run removes their temporary files). Before Python
+    3.14 (``terminate_workers``) only the pool's private ``_processes`` lists its workers."""
+    workers = list((pool._processes or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        process.terminate()
+    for process in workers:
+        process.join()

@@ -4,6 +4,8 @@ An anomalous sample draws its point count, then up to ``anomalies.max_attempts``
 anomaly parameters, applies the operator(s), samples the edited surface and labels it; an
 attempt is accepted when every anomaly owns at least one point and the anomalous fraction lies
 in ``anomalies.anomalous_fraction``. All randomness comes from the job's own seed, in order.
+An operator that cannot edit the unedited mesh at all (:class:`MeshPreconditionFailed`) fails
+the sample at once: no attempt could succeed.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 import trimesh
 
 from anomalygen.labels import anomaly_index
-from anomalygen.ops import OPERATORS, OperatorNotApplicable
+from anomalygen.ops import OPERATORS, MeshPreconditionFailed, OperatorNotApplicable
 from anomalygen.ops.base import area_scale
 from anomalygen.plan import NORMAL, SampleJob
 from anomalygen.recipe import Recipe
@@ -26,6 +28,11 @@ from anomalygen.shards import Sample
 
 class SampleFailed(Exception):
     """No attempt produced an acceptable sample; the message lists why."""
+
+
+class MeshUnusable(SampleFailed):
+    """The sample's operator cannot edit its class's mesh at all, so neither can any other
+    sample of that operator and class (see :class:`MeshPreconditionFailed`)."""
 
 
 def make_sample(job: SampleJob, recipe: Recipe, base: trimesh.Trimesh, timings: dict | None = None) -> Sample:
@@ -54,7 +61,9 @@ def make_sample(job: SampleJob, recipe: Recipe, base: trimesh.Trimesh, timings: 
                 edits.append(edit)
                 mesh = edit.mesh
         except OperatorNotApplicable as reason:
-            reasons.append(str(reason))
+            if isinstance(reason, MeshPreconditionFailed) and mesh is base:
+                raise MeshUnusable(f"{reason} (a property of the mesh: not retried)") from None
+            reasons.append(str(reason))  # an edited mesh, or this location and these parameters
             continue
         finally:
             timings["operator"] += time.perf_counter() - started

@@ -7,16 +7,21 @@ from pathlib import Path
 
 import numpy as np
 
-from anomalygen.shards import MANIFEST, open_dataset, read_manifest
+from anomalygen.shards import MANIFEST, ShardError, open_dataset, read_manifest
 
 
 def collect(out_dir: Path) -> dict:
     """Per-class counts by (split, kind), point counts and anomalous fractions of every sample."""
     dataset = open_dataset(out_dir)
     counts: dict[str, Counter] = defaultdict(Counter)
-    points, fractions, labelled_normals = [], [], []
+    points, fractions, labelled_normals, damaged = [], [], [], []
     for shard in dataset.shards:
-        for sample_id, kind, index in zip(shard.sample_ids, shard.kinds, shard.column("anomaly_index")):
+        try:
+            rows = list(zip(shard.sample_ids, shard.kinds, shard.column("anomaly_index")))
+        except ShardError as error:  # reported; the other shards are still summarised
+            damaged.append(str(error))
+            continue
+        for sample_id, kind, index in rows:
             class_name, split, _ = sample_id.split("/")
             counts[class_name][(split, kind)] += 1
             points.append(len(index))
@@ -28,7 +33,7 @@ def collect(out_dir: Path) -> dict:
                 fractions.append(fraction)
     failed = read_manifest(out_dir).get("failed", {}) if (Path(out_dir) / MANIFEST).exists() else {}
     return {"counts": counts, "points": np.array(points), "fractions": np.array(fractions),
-            "labelled_normals": labelled_normals, "failed": failed}
+            "labelled_normals": labelled_normals, "failed": failed, "damaged": damaged}
 
 
 def summarize(out_dir: Path) -> str:
@@ -61,4 +66,7 @@ def summarize(out_dir: Path) -> str:
     lines.append(f"normal samples with a labelled point: {len(stats['labelled_normals'])}")
     lines.append(f"failed samples: {len(stats['failed'])}")
     lines += [f"  {sample_id}: {reason}" for sample_id, reason in sorted(stats["failed"].items())]
+    if stats["damaged"]:
+        lines.append(f"damaged shards: {len(stats['damaged'])}")
+        lines += [f"  {error}" for error in stats["damaged"]]
     return "\n".join(lines)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from itertools import groupby, islice
+from typing import Iterator
 
 from anomalygen.ops import OPERATORS
-from anomalygen.recipe import Recipe
+from anomalygen.recipe import ClassSpec, Recipe
 
 NORMAL = "normal"
 
@@ -48,27 +50,35 @@ def file_token(kind: str, split: str) -> str:
     return OPERATORS[kind].token
 
 
-def sample_jobs(recipe: Recipe) -> list[SampleJob]:
-    """Every sample of the recipe, class by class in recipe order, train before test."""
-    jobs = []
+def sample_jobs(recipe: Recipe) -> Iterator[SampleJob]:
+    """Every sample of the recipe, class by class in recipe order, train before test, as a
+    stream: a plan of millions of samples costs no memory until it is used."""
     for cls in recipe.classes:
         counts = [("train", NORMAL, cls.train)] + [("test", kind, n) for kind, n in cls.test.items()]
         for split, kind, count in counts:
             for index in range(count):
                 sample_id = f"{cls.name}/{split}/{file_token(kind, split)}{index}"
-                jobs.append(SampleJob(sample_id, cls.name, split, kind, index, derive_seed(recipe.seed, sample_id)))
-    return jobs
+                yield SampleJob(sample_id, cls.name, split, kind, index, derive_seed(recipe.seed, sample_id))
 
 
-def shard_jobs(recipe: Recipe, jobs: list[SampleJob] | None = None) -> list[ShardJob]:
-    """Group sample jobs into shards of at most ``output.shard_size`` per (class, split)."""
-    jobs = sample_jobs(recipe) if jobs is None else jobs
-    groups: dict[tuple[str, str], list[SampleJob]] = {}
-    for job in jobs:
-        groups.setdefault((job.class_name, job.split), []).append(job)
+def shard_id(class_name: str, split: str, k: int) -> str:
+    """The id of a class's k-th shard of a split, also its path under shards/ without suffix."""
+    return f"{class_name}/{split}-{k:04d}"
+
+
+def class_shard_ids(recipe: Recipe, cls: ClassSpec) -> list[str]:
+    """The ids of a class's shards, without planning its samples."""
     size = recipe.output.shard_size
-    shards = []
-    for (class_name, split), members in groups.items():
-        for k, start in enumerate(range(0, len(members), size)):
-            shards.append(ShardJob(f"{class_name}/{split}-{k:04d}", class_name, split, tuple(members[start : start + size])))
-    return shards
+    counts = {"train": cls.train, "test": sum(cls.test.values())}
+    return [shard_id(cls.name, split, k) for split, n in counts.items() for k in range(-(-n // size))]
+
+
+def shard_jobs(recipe: Recipe) -> Iterator[ShardJob]:
+    """The sample jobs in shards of at most ``output.shard_size`` per (class, split), streamed.
+
+    :func:`sample_jobs` gives each (class, split) in one run, so grouping consecutive jobs is
+    grouping them all."""
+    size = recipe.output.shard_size
+    for (class_name, split), members in groupby(sample_jobs(recipe), key=lambda job: (job.class_name, job.split)):
+        for k, chunk in enumerate(iter(lambda: tuple(islice(members, size)), ())):
+            yield ShardJob(shard_id(class_name, split, k), class_name, split, chunk)

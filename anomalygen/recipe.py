@@ -32,10 +32,11 @@ required)::
                                     #   operators and parameters left out use the registry's
                                     #   default ranges
     splits:                         # defaults for every class
-      train: 4                      # integer >= 0
+      train: 4                      # integer in [0, 1000000]
       test: {normal: 15, bulge: 7, concavity: 7}
-                                    # keys: 'normal' or operator names; integers >= 0. A test
-                                    #   mapping given here replaces this default mapping
+                                    # keys: 'normal' or operator names; integers in
+                                    #   [0, 1000000]. A test mapping given here replaces this
+                                    #   default mapping
     classes:                        # required, non-empty, kept in this order; a value may be null
       ashtray0:                     # procedural: <kind><variant>, kind one of
                                     #   anomalygen.shapes.procedural.KINDS (ashtray, bag, ...)
@@ -45,9 +46,9 @@ required)::
       mycup: {kind: cup, variant: 7}
                                     # procedural: explicit kind (and variant, default: from the
                                     #   name, else 0)
-      mybunny: {mesh: bunny.obj}    # folder: mesh file relative to source.root; without
-                                    #   'mesh', the one mesh file <root>/<class>.<ext>
-                                    #   (obj, off, ply, stl, glb, gltf)
+      mybunny: {mesh: bunny.obj}    # folder: mesh file inside source.root, relative to it,
+                                    #   with a mesh suffix; without 'mesh', the one mesh file
+                                    #   <root>/<class>.<ext> (obj, off, ply, stl, glb, gltf)
       chair1: {synset: chair, model: 1a2b3c}
                                     # shapenet: both required; synset is a taxonomy name or a
                                     #   quoted 8-digit id; the model folder must exist as
@@ -68,8 +69,10 @@ Further rules:
   ``compression: null`` means the default gzip; write ``none`` for no compression).
 * Types are strict: ``true`` is not an integer, ``"3"`` is not a number, ``4.0`` is not an
   integer; integers are accepted where numbers are.
-* Each test mapping becomes ``normal`` first, then operators in registry order; zero counts
-  are dropped.
+* Each test mapping becomes ``normal`` first, then operators in the declared order
+  :data:`anomalygen.ops.ORDER`; zero counts are dropped.
+* Sample counts (``train`` and each ``test`` key) are at most ``MAX_COUNT`` (1,000,000) per
+  class and split kind.
 * ``source.root``, folder meshes and ShapeNet synsets are stored resolved (absolute paths,
   8-digit synset ids); procedural classes get their kind and variant filled in.
 * ``anomalies`` ranges are filled in for every registered operator (registry defaults where
@@ -271,6 +274,8 @@ TOP_KEYS = ("name", "version", "seed", "source", "points", "anomalies", "splits"
 ANOMALY_SETTINGS = ("per_sample", "anomalous_fraction", "max_attempts")
 CLASS_KEYS = {"procedural": ("kind", "variant"), "folder": ("mesh",), "shapenet": ("synset", "model")}
 DEFAULT_TEST = {"normal": 15, "bulge": 7, "concavity": 7}
+MAX_COUNT = 1_000_000   # samples per class and (split, kind): a typo of a few zeros fails here,
+                        # not hours later on a full disk
 
 
 def _join(parent: str, key: object) -> str:
@@ -382,7 +387,7 @@ def recipe_from_mapping(data: Mapping, path: str | Path = "<memory>") -> Recipe:
     (the working directory for the default ``"<memory>"``)."""
     from anomalygen.ops import OPERATORS
 
-    ops = dict(OPERATORS)                       # a snapshot, in registry order
+    ops = dict(OPERATORS)                       # a snapshot, in the declared ORDER
     check = _Checker(str(path))
     if not isinstance(data, Mapping):
         check.fail(ROOT_KEY, data, f"a mapping with keys among {', '.join(TOP_KEYS)}")
@@ -479,7 +484,7 @@ def _operator_ranges(check: _Checker, key: str, data: object, op) -> dict[str, t
 
 def _splits(check: _Checker, data: object, ops: dict) -> tuple[int, dict[str, int]]:
     d = check.mapping("splits", data, ("train", "test"))
-    train = check.integer("splits.train", d.get("train", 4), 0)
+    train = check.integer("splits.train", d.get("train", 4), 0, MAX_COUNT)
     if "test" in d:
         test = _test_counts(check, "splits.test", d["test"], ops)
     else:
@@ -489,11 +494,11 @@ def _splits(check: _Checker, data: object, ops: dict) -> tuple[int, dict[str, in
 
 def _test_counts(check: _Checker, key: str, data: object, ops: dict) -> dict[str, int]:
     d = check.mapping(key, data, ("normal",) + tuple(ops))
-    return {k: check.integer(_join(key, k), n, 0) for k, n in d.items()}
+    return {k: check.integer(_join(key, k), n, 0, MAX_COUNT) for k, n in d.items()}
 
 
 def _ordered_test(counts: dict[str, int], ops: dict) -> dict[str, int]:
-    """'normal' first, then operators in registry order; zero counts dropped."""
+    """'normal' first, then operators in the declared ORDER; zero counts dropped."""
     return {k: counts[k] for k in ("normal", *ops) if counts.get(k)}
 
 
@@ -522,7 +527,7 @@ def _class(check: _Checker, key: str, name: str, value: object, source: SourceSp
         return None
 
     d = check.mapping(key, value, ("train", "test") + own, misplaced)
-    train = check.integer(_join(key, "train"), d["train"], 0) if "train" in d else train
+    train = check.integer(_join(key, "train"), d["train"], 0, MAX_COUNT) if "train" in d else train
     test = {**test, **_test_counts(check, _join(key, "test"), d.get("test"), ops)}
     spec = ClassSpec(name, train, _ordered_test(test, ops))
     if source.kind == "procedural":
@@ -567,7 +572,13 @@ def _folder_mesh(check: _Checker, key: str, name: str, d: dict, root: Path) -> P
     mesh = d["mesh"]
     if not _is_path(mesh):
         check.fail(_join(key, "mesh"), mesh, "a mesh file path relative to source.root")
-    return _readable_file(check, _join(key, "mesh"), mesh, root)
+    path = _resolve(root, mesh)
+    if not path.is_relative_to(root):  # resolved, so neither '..' nor a symlink leads out
+        check.fail(_join(key, "mesh"), mesh, f"a mesh file inside source.root {root} (it resolves to {path})")
+    path = _readable_file(check, _join(key, "mesh"), mesh, root)
+    if path.suffix.lower() not in _mesh_suffixes():
+        check.fail(_join(key, "mesh"), mesh, f"a mesh file ending in one of {', '.join(_mesh_suffixes())}")
+    return path
 
 
 def _readable_file(check: _Checker, key: str, relative: str | os.PathLike, root: Path) -> Path:

@@ -24,6 +24,11 @@ mesh_ply                (n,) vlen uint8  binary PLY of the sampled mesh (keep_me
 
 File attributes: schema_version, anomalygen_version, recipe_name, recipe_digest, class_name,
 split, shard_id. Nothing here imports torch or the generator.
+
+A shard's bytes depend on its content only (no timestamps), so the manifest can record each
+file's sha256 (:func:`file_sha256`) and a rerun or ``verify --data`` can find damaged files.
+The reader opens a shard when it is first read, and a damaged one raises :class:`ShardError`
+naming the file, so it does not stop reading the other shards.
 """
 
 from __future__ import annotations
@@ -31,9 +36,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import h5py
 import numpy as np
@@ -98,68 +104,146 @@ def shard_path(out_dir: Path, shard_id: str) -> Path:
     return Path(out_dir) / SHARD_DIR / f"{shard_id}.h5"
 
 
-def write_shard(path: Path, samples: Sequence[Sample], attrs: dict, compression: str = "gzip") -> None:
-    """Write ``samples`` to ``path`` atomically (a temporary file renamed into place)."""
+def file_sha256(path: str | Path) -> str:
+    """sha256 hex of a file's bytes, read in blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+TMP_SUFFIX = ".tmp"
+
+
+def tmp_path(path: Path) -> Path:
+    """Where ``path`` is written before it is renamed into place; the writer's pid is in the name,
+    so a run can tell its own and live writers' temporaries from those of dead ones."""
+    return path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
+
+
+def tmp_owner(tmp: Path) -> int | None:
+    """The pid in a name made by :func:`tmp_path` (None for any other name)."""
+    pid = tmp.name[: -len(TMP_SUFFIX)].rsplit(".", 1)[-1] if tmp.name.endswith(TMP_SUFFIX) else ""
+    return int(pid) if pid.isdigit() else None
+
+
+def write_shard(path: Path, samples: Sequence[Sample], attrs: dict, compression: str = "gzip",
+                before_rename: Callable[[], None] | None = None) -> str:
+    """Write ``samples`` to ``path`` atomically (a temporary file renamed into place); returns the
+    file's sha256. ``before_rename()`` may raise to leave ``path`` as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = tmp_path(path)
+    try:
+        _write_h5(tmp, samples, attrs, compression)
+        digest = file_sha256(tmp)
+        if before_rename:
+            before_rename()
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # after an error or an interruption; gone anyway after the rename
+    return digest
+
+
+def _write_h5(tmp: Path, samples: Sequence[Sample], attrs: dict, compression: str) -> None:
     options = {} if compression == "none" else {"compression": compression, "shuffle": True}
     if compression == "gzip":
         options["compression_opts"] = 4
     counts = np.array([len(s.points) for s in samples], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)])
     string = h5py.string_dtype()
-    with h5py.File(tmp, "w", track_order=True) as f:
+    # equal samples must give equal bytes: no chunk cache, so chunks are placed in the file as
+    # they are written, not when the dataset object happens to be freed (later where a profiler
+    # holds the frame, as Dask's does), and no timestamps (h5py's default, said explicitly)
+    with h5py.File(tmp, "w", track_order=True, rdcc_nbytes=0) as f:
         f.attrs.update({"schema_version": SCHEMA_VERSION, **attrs})
+
+        def put(name, data=None, **kwargs):
+            return f.create_dataset(name, data=data, track_times=False, **kwargs)
 
         def stacked(name, arrays, dtype, width=None):
             data = np.concatenate(arrays).astype(dtype) if arrays else np.zeros((0,) + ((width,) if width else ()), dtype)
             if len(data):  # HDF5 cannot chunk an empty dataset
-                f.create_dataset(name, data=data, chunks=(min(len(data), 65536),) + data.shape[1:], **options)
+                put(name, data, chunks=(min(len(data), 65536),) + data.shape[1:], **options)
             else:
-                f.create_dataset(name, data=data)
+                put(name, data)
 
         stacked("points", [s.points for s in samples], np.float32, 3)
         stacked("normals", [s.normals for s in samples], np.float32, 3)
         stacked("labels", [s.labels for s in samples], np.uint8)
         stacked("anomaly_index", [s.anomaly_index for s in samples], np.uint8)
-        f.create_dataset("offsets", data=offsets)
-        f.create_dataset("sample_id", data=[s.sample_id for s in samples], dtype=string)
-        f.create_dataset("kind", data=[s.kind for s in samples], dtype=string)
-        f.create_dataset("types", data=[json.dumps(s.types) for s in samples], dtype=string)
-        f.create_dataset("params", data=[json.dumps(s.params, sort_keys=True) for s in samples], dtype=string)
-        f.create_dataset("seed", data=np.array([s.seed for s in samples], dtype=np.uint64))
-        f.create_dataset("object_label", data=np.array([s.object_label for s in samples], dtype=np.uint8))
-        f.create_dataset("anomalous_fraction", data=np.array([s.anomalous_fraction for s in samples], dtype=np.float32))
-        f.create_dataset("checksum", data=[s.checksum for s in samples], dtype=string)
+        put("offsets", offsets)
+        put("sample_id", [s.sample_id for s in samples], dtype=string)
+        put("kind", [s.kind for s in samples], dtype=string)
+        put("types", [json.dumps(s.types) for s in samples], dtype=string)
+        put("params", [json.dumps(s.params, sort_keys=True) for s in samples], dtype=string)
+        put("seed", np.array([s.seed for s in samples], dtype=np.uint64))
+        put("object_label", np.array([s.object_label for s in samples], dtype=np.uint8))
+        put("anomalous_fraction", np.array([s.anomalous_fraction for s in samples], dtype=np.float32))
+        put("checksum", [s.checksum for s in samples], dtype=string)
         if any(s.mesh_ply is not None for s in samples):
-            meshes = f.create_dataset("mesh_ply", (len(samples),), dtype=h5py.vlen_dtype(np.uint8))
+            meshes = put("mesh_ply", shape=(len(samples),), dtype=h5py.vlen_dtype(np.uint8))
             for i, s in enumerate(samples):
                 meshes[i] = np.frombuffer(s.mesh_ply or b"", dtype=np.uint8)
-    os.replace(tmp, path)
 
 
 def _text(values) -> list[str]:
     return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
 
 
+class ShardError(ValueError):
+    """A shard file that cannot be read (damaged, truncated, another schema); one line naming it."""
+
+
+_TABLE = ("attrs", "offsets", "sample_ids", "kinds", "types", "params", "seeds", "checksums", "has_meshes")
+
+
 class Shard:
-    """One shard file: its per-sample table is read eagerly, point arrays on demand."""
+    """One shard file, opened when first used: then its per-sample table is read at once, point
+    arrays on demand. ``class_name`` and ``split`` come from the file's path, so a dataset can be
+    filtered (and other classes read) without opening this file."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        with h5py.File(self.path, "r") as f:
+        self.class_name = self.path.parent.name
+        self.split = self.path.stem.rsplit("-", 1)[0]
+
+    def __getattr__(self, name: str):
+        # the table's attributes (see _TABLE) are read on first access, then are plain attributes
+        if name not in _TABLE:
+            raise AttributeError(name)
+        self.__dict__.update(self._read_table())
+        return self.__dict__[name]
+
+    def _read_table(self) -> dict:
+        with self.open() as f:
             if int(f.attrs.get("schema_version", -1)) != SCHEMA_VERSION:
-                raise ValueError(f"{self.path}: schema_version {f.attrs.get('schema_version')!r}, expected {SCHEMA_VERSION}")
-            self.attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
-            self.offsets = f["offsets"][:]
-            self.sample_ids = _text(f["sample_id"][:])
-            self.kinds = _text(f["kind"][:])
-            self.types = [json.loads(t) for t in _text(f["types"][:])]
-            self.params = [json.loads(p) for p in _text(f["params"][:])]
-            self.seeds = f["seed"][:]
-            self.checksums = _text(f["checksum"][:])
-            self.has_meshes = "mesh_ply" in f
+                raise ShardError(f"{self.path}: schema_version {f.attrs.get('schema_version')!r}, "
+                                 f"expected {SCHEMA_VERSION}")
+            return {
+                "attrs": {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()},
+                "offsets": f["offsets"][:],
+                "sample_ids": _text(f["sample_id"][:]),
+                "kinds": _text(f["kind"][:]),
+                "types": [json.loads(t) for t in _text(f["types"][:])],
+                "params": [json.loads(p) for p in _text(f["params"][:])],
+                "seeds": f["seed"][:],
+                "checksums": _text(f["checksum"][:]),
+                "has_meshes": "mesh_ply" in f,
+            }
+
+    @contextmanager
+    def open(self) -> Iterator[h5py.File]:
+        """The open file; any failure to read it raises :class:`ShardError` naming it."""
+        try:
+            with h5py.File(self.path, "r") as f:
+                yield f
+        except ShardError:
+            raise
+        except (OSError, KeyError, ValueError, json.JSONDecodeError) as error:
+            reason = " ".join(f"{type(error).__name__}: {error}".split())
+            raise ShardError(f"{self.path}: damaged shard ({reason}); delete it and run synth again") from None
 
     def __len__(self) -> int:
         return len(self.sample_ids)
@@ -167,7 +251,7 @@ class Shard:
     def read(self, i: int, f: h5py.File | None = None) -> Sample:
         """The i-th sample with its arrays."""
         if f is None:
-            with h5py.File(self.path, "r") as f:
+            with self.open() as f:
                 return self.read(i, f)
         rows = slice(int(self.offsets[i]), int(self.offsets[i + 1]))
         class_name, split, _ = self.sample_ids[i].split("/")
@@ -187,12 +271,12 @@ class Shard:
 
     def column(self, name: str) -> list[np.ndarray]:
         """One per-point dataset (e.g. ``"anomaly_index"``) split into a list of per-sample arrays."""
-        with h5py.File(self.path, "r") as f:
+        with self.open() as f:
             data = f[name][:]
         return np.split(data, self.offsets[1:-1])
 
     def __iter__(self) -> Iterator[Sample]:
-        with h5py.File(self.path, "r") as f:
+        with self.open() as f:
             for i in range(len(self)):
                 yield self.read(i, f)
 
@@ -202,6 +286,8 @@ class Dataset:
 
     ``for sample in Dataset(path, classes=["vase3"], split="test"): ...`` yields
     :class:`Sample` objects with numpy arrays. ``path`` may be the folder or one shard file.
+    Shards are opened as they are read, so a damaged shard of one class (which raises
+    :class:`ShardError`) does not stop reading the others.
     """
 
     def __init__(self, path: str | Path, classes: Sequence[str] | None = None, split: str | None = None):
@@ -210,16 +296,13 @@ class Dataset:
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such dataset folder or shard")
         wanted = set(classes) if classes else None
-        self.shards = []
-        for file in files:
-            class_name, split_name = file.parent.name, file.stem.rsplit("-", 1)[0]
-            if (wanted is None or class_name in wanted) and (split is None or split_name == split):
-                self.shards.append(Shard(file))
+        shards = (Shard(file) for file in files)
+        self.shards = [s for s in shards if (wanted is None or s.class_name in wanted) and split in (None, s.split)]
         self.manifest = read_manifest(path) if path.is_dir() and (path / MANIFEST).exists() else None
 
     @property
     def class_names(self) -> list[str]:
-        return sorted({s.attrs["class_name"] for s in self.shards})
+        return sorted({s.class_name for s in self.shards})
 
     @property
     def sample_ids(self) -> list[str]:
@@ -233,7 +316,9 @@ class Dataset:
             yield from shard
 
     def __getitem__(self, sample_id: str) -> Sample:
-        for shard in self.shards:
+        # only the shards of its class are opened (all, for a lone shard file outside the layout)
+        own = [s for s in self.shards if s.class_name == sample_id.split("/")[0]] or self.shards
+        for shard in own:
             if sample_id in shard.sample_ids:
                 return shard.read(shard.sample_ids.index(sample_id))
         raise KeyError(sample_id)
@@ -262,6 +347,6 @@ def read_manifest(out_dir: str | Path) -> dict:
 def write_manifest(out_dir: str | Path, manifest: dict) -> None:
     """Write ``manifest.json`` atomically, keys sorted so equal content gives equal bytes."""
     path = Path(out_dir) / MANIFEST
-    tmp = path.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
+    tmp = tmp_path(path)
     tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     os.replace(tmp, path)

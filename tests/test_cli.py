@@ -131,10 +131,10 @@ def test_real_mesh_through_the_folder_source(tmp_path, cache, shared_data):
                   classes={"spot": None, "bunny": None, "broken": None})
     out = tmp_path / "out"
     result = synth(write(tmp_path, recipe), out, cache)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # some samples failed; the others are written
     manifest = json.loads((out / "manifest.json").read_text())
     assert {s.split("/")[0] for s in manifest["samples"]} == {"spot", "bunny"}
-    assert all(k.startswith("broken/") for k in manifest["failed"])  # reported, skipped, not fatal
+    assert all(k.startswith("broken/") for k in manifest["failed"])  # reported, skipped
     assert len(manifest["failed"]) == 6 and "broken" in result.output
     assert len(open_dataset(out, classes=["spot"])) == 6
 
@@ -237,36 +237,56 @@ def test_evaluate_prints_and_writes_the_table(scored_run):
     assert (run / "evaluation.csv").read_text().splitlines()[0].startswith("class")
 
 
-def test_run_killed_with_sigkill_resumes_to_the_same_checksums(tiny_run, cache, tmp_path):
+@pytest.fixture(scope="module")
+def one_per_shard(tiny_run, cache):
+    """TINY in 12 shards of one sample, run by two workers without interruption: (recipe, manifest bytes)."""
+    tmp, _ = tiny_run
+    recipe = write(tmp, dict(TINY, output={"shard_size": 1}), "one_per_shard.yaml")  # room to stop midway
+    out = tmp / "one_per_shard"
+    assert synth(recipe, out, cache, "--workers", "2").exit_code == 0
+    return recipe, (out / "manifest.json").read_bytes()
+
+
+@pytest.mark.parametrize("how, status", [("SIGKILL parent", -9), ("SIGTERM parent", 128 + 15), ("SIGINT group", 128 + 2)])
+def test_interrupted_run_leaves_no_process_and_resumes_to_the_same_manifest(one_per_shard, cache, tmp_path, how, status):
     import os
     import signal
     import subprocess
     import sys
     import time
 
-    tmp, out = tiny_run
-    reference = {k: v["checksum"] for k, v in json.loads((out / "manifest.json").read_text())["samples"].items()}
-    recipe = write(tmp_path, dict(TINY, output={"shard_size": 1}))  # 12 shards: room to die midway
+    import psutil
+
+    recipe, reference = one_per_shard
     killed = tmp_path / "killed"
+    manifest = killed / "manifest.json"
     command = [sys.executable, "-m", "anomalygen.cli", "synth", str(recipe), "--out", str(killed),
-               "--cache-dir", str(cache), "--workers", "1", "--quiet"]
-    process = subprocess.Popen(command, start_new_session=True)
+               "--cache-dir", str(cache), "--workers", "2", "--quiet"]
+    process = subprocess.Popen(command, start_new_session=True, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline and process.poll() is None:
-        manifest = killed / "manifest.json"
         if manifest.exists() and len(json.loads(manifest.read_text())["shards"]) >= 3:
             break
         time.sleep(0.05)
-    assert process.poll() is None, "the run finished before it could be killed"
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    partial = json.loads((killed / "manifest.json").read_text())
-    assert 3 <= len(partial["shards"]) < 12
+    assert process.poll() is None, "the run finished before it could be stopped"
+    workers = psutil.Process(process.pid).children(recursive=True)
+    assert len(workers) >= 2
+    signal_name, target = how.split()
+    if target == "group":  # Ctrl-C in a terminal signals the whole process group
+        os.killpg(process.pid, getattr(signal, signal_name))
+    else:                  # the parent alone: its workers must not outlive it
+        os.kill(process.pid, getattr(signal, signal_name))
+    assert process.wait(timeout=60) == status, process.stderr.read()
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, f"{len(alive)} worker processes survived"
+    written = sorted((p, p.stat().st_mtime_ns) for p in killed.rglob("*.h5"))
+    time.sleep(0.5)
+    assert sorted((p, p.stat().st_mtime_ns) for p in killed.rglob("*.h5")) == written
+    assert 3 <= len(json.loads(manifest.read_text())["shards"]) < 12
 
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    resumed = json.loads((killed / "manifest.json").read_text())
-    assert {k: v["checksum"] for k, v in resumed["samples"].items()} == reference
+    assert manifest.read_bytes() == reference
     assert not list(killed.rglob("*.tmp"))
     ids = [s.sample_id for s in open_dataset(killed)]
-    assert sorted(ids) == sorted(reference)  # every sample once, none twice
+    assert sorted(ids) == sorted(json.loads(reference)["samples"])  # every sample once, none twice

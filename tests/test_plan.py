@@ -32,8 +32,24 @@ def test_seeds_depend_on_the_sample_alone():
 
 
 def test_shards_group_by_class_and_split():
-    shards = shard_jobs(recipe([CUP, VASE], shard_size=8))
+    shards = list(shard_jobs(recipe([CUP, VASE], shard_size=8)))
     assert [s.shard_id for s in shards] == ["cup0/train-0000", "cup0/test-0000", "cup0/test-0001", "cup0/test-0002",
                                           "cup0/test-0003", "vase3/train-0000", "vase3/test-0000"]
     assert sum(len(s.samples) for s in shards) == 39
     assert all(len(s.samples) <= 8 for s in shards)
+
+
+def test_plans_are_streamed_so_a_huge_recipe_starts_at_once():
+    import time
+    import tracemalloc
+
+    huge = recipe([ClassSpec("cup0", 300_000, {"normal": 300_000})], shard_size=32)
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        first = next(iter(shard_jobs(huge)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert first.shard_id == "cup0/train-0000" and len(first.samples) == 32
+    assert peak < 1_000_000 and time.perf_counter() - started < 1.0  # not the 600,000 jobs

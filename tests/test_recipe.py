@@ -292,13 +292,16 @@ PROCEDURAL_ERRORS = [
      "1 <= low <= high <= 8"),
     (lambda d: _set(d, "anomalies.bulge", [0.2, 0.3]),
      "anomalies.bulge: got [0.2, 0.3], expected a mapping with keys among radius, height"),
-    (lambda d: _set(d, "splits.train", -2), "splits.train: got -2, expected a non-negative integer"),
+    (lambda d: _set(d, "splits.train", -2), "splits.train: got -2, expected an integer in [0, 1000000]"),
     (lambda d: _set(d, "splits.test.dent", 3),
      "splits.test.dent: got 'dent', expected one of normal, bulge, concavity, scratch, crack, hole, "
      "break, bending"),
     (lambda d: _set(d, "classes.vase3.test.bulge", -1),
-     "classes.vase3.test.bulge: got -1, expected a non-negative integer"),
-    (lambda d: _set(d, "classes.vase3.train", "4"), "classes.vase3.train: got '4', expected a non-negative integer"),
+     "classes.vase3.test.bulge: got -1, expected an integer in [0, 1000000]"),
+    (lambda d: _set(d, "splits.train", 10_000_000), "splits.train: got 10000000, expected an integer in [0, 1000000]"),
+    (lambda d: _set(d, "classes.vase3.test.bulge", 10**12),
+     "classes.vase3.test.bulge: got 1000000000000, expected an integer in [0, 1000000]"),
+    (lambda d: _set(d, "classes.vase3.train", "4"), "classes.vase3.train: got '4', expected an integer in [0, 1000000]"),
     (lambda d: _set(d, "classes.vase3.mesh", "vase.obj"),
      "classes.vase3.mesh: got 'mesh', expected no 'mesh' key with source.kind procedural "
      "(a class here takes train, test, kind, variant)"),
@@ -339,7 +342,7 @@ def test_error_fields():
         recipe_from_mapping(doc, "recipes/x.yaml")
     err = info.value
     assert (err.file, err.key, err.value, err.expected) == (
-        "recipes/x.yaml", "classes.vase3.test.bulge", -1, "a non-negative integer")
+        "recipes/x.yaml", "classes.vase3.test.bulge", -1, "an integer in [0, 1000000]")
     assert isinstance(err, ValueError)
 
 
@@ -360,6 +363,15 @@ FOLDER_ERRORS = [
      "classes.mybunny.mesh: got 'sub', expected an existing mesh file ({base}/meshes/sub is not a file)"),
     (lambda d: _set(d, "classes.mybunny.mesh", ["bunny.obj"]),
      "classes.mybunny.mesh: got ['bunny.obj'], expected a mesh file path relative to source.root"),
+    (lambda d: _set(d, "classes.mybunny.mesh", "../shapenet/03797390/9f8e7d/model.obj"),
+     "classes.mybunny.mesh: got '../shapenet/03797390/9f8e7d/model.obj', expected a mesh file inside source.root "
+     "{base}/meshes (it resolves to {base}/shapenet/03797390/9f8e7d/model.obj)"),
+    (lambda d: _set(d, "classes.mybunny.mesh", "/etc/passwd"),
+     "classes.mybunny.mesh: got '/etc/passwd', expected a mesh file inside source.root {base}/meshes "
+     "(it resolves to /etc/passwd)"),
+    (lambda d: _set(d, "classes.mybunny.mesh", "bunny.mtl"),
+     "classes.mybunny.mesh: got 'bunny.mtl', expected a mesh file ending in one of .obj, .ply, .stl, .off, .glb, "
+     ".gltf"),
     (lambda d: _set(d, "classes.horse", None),
      "classes.horse: got 'horse', expected a 'mesh' key, or exactly one mesh file horse.<ext> in {base}/meshes "
      "(found none)"),

@@ -75,3 +75,21 @@ def test_checksum_ignores_float_noise_but_not_changes():
     flipped = index.copy()
     flipped[3] = 1
     assert sample_checksum(points, normals, flipped) != reference
+
+
+def test_equal_samples_give_equal_bytes_however_long_the_datasets_live(tmp_path, monkeypatch):
+    """Under Dask a profiler may keep the writer's datasets alive until the file closes; the
+    bytes (and so the manifest's sha256) must not depend on it."""
+    import time
+
+    from anomalygen.shards import file_sha256
+
+    rng = np.random.default_rng(1)
+    samples = [make(f"cup0/test/bulge{i}", 20000, rng, ["bulge"]) for i in range(2)]
+    first = write_shard(tmp_path / "a.h5", samples, {})
+    kept = []
+    create = h5py.Group.create_dataset
+    monkeypatch.setattr(h5py.Group, "create_dataset", lambda *a, **k: kept.append(create(*a, **k)) or kept[-1])
+    time.sleep(1.1)  # a timestamp would differ
+    assert write_shard(tmp_path / "b.h5", samples, {}) == first == file_sha256(tmp_path / "a.h5")
+    assert (tmp_path / "a.h5").read_bytes() == (tmp_path / "b.h5").read_bytes()

@@ -1,16 +1,16 @@
 """Anomaly operators: one module per operator, all registered in :data:`OPERATORS`.
 
-Importing this package imports every operator module in it, so that each one's
-``register(...)`` call fills the registry.
+Importing this package imports every operator module, so that each one's ``register(...)``
+call fills the registry; the registry's order is :data:`ORDER`, declared in
+:mod:`anomalygen.ops.base`, whatever order the modules are imported in.
 """
 
-import importlib
-import pkgutil
+from anomalygen.ops import bending, broken, bulge, concavity, crack, hole, scratch  # noqa: F401  (they register)
+from anomalygen.ops.base import (ORDER, OPERATORS, EditResult, MeshPreconditionFailed, Operator, OperatorNotApplicable,
+                                 Param, register)
 
-from anomalygen.ops.base import OPERATORS, EditResult, Operator, OperatorNotApplicable, Param, register
+if tuple(OPERATORS) != ORDER:  # an operator declared in ORDER whose module is not imported above
+    raise ImportError(f"operators registered {tuple(OPERATORS)} differ from anomalygen.ops.base.ORDER {ORDER}")
 
-for _module in pkgutil.iter_modules(__path__):
-    if not _module.name.startswith("_") and _module.name != "base":
-        importlib.import_module(f"{__name__}.{_module.name}")
-
-__all__ = ["OPERATORS", "EditResult", "Operator", "OperatorNotApplicable", "Param", "register"]
+__all__ = ["ORDER", "OPERATORS", "EditResult", "MeshPreconditionFailed", "Operator", "OperatorNotApplicable", "Param",
+           "register"]

@@ -23,7 +23,7 @@ import trimesh
 from scipy.sparse.csgraph import connected_components
 
 from anomalygen.geometry.canonical import snap
-from anomalygen.ops.base import EditResult, OperatorNotApplicable
+from anomalygen.ops.base import EditResult, MeshPreconditionFailed, OperatorNotApplicable
 
 # A piece cut loose that holds less than this fraction of the input's volume is dropped (a
 # crumb the cut broke off); a larger loose piece makes the cut not applicable.
@@ -56,7 +56,7 @@ _SOLIDS: OrderedDict[int, Solid | str] = OrderedDict()
 
 
 def solid_of(mesh: trimesh.Trimesh, name: str) -> Solid:
-    """The manifold3d solid of ``mesh`` (cached by content); raises OperatorNotApplicable when
+    """The manifold3d solid of ``mesh`` (cached by content); raises MeshPreconditionFailed when
     the mesh is not a closed, outward-oriented 2-manifold."""
     key = hash(mesh)  # trimesh's content hash of vertices and faces
     cached = _SOLIDS.get(key)
@@ -66,12 +66,12 @@ def solid_of(mesh: trimesh.Trimesh, name: str) -> Solid:
             return cached
         cached = None
     if isinstance(cached, str):
-        raise OperatorNotApplicable(f"{name}: {cached}")
+        raise MeshPreconditionFailed(f"{name}: {cached}")
     try:
         solid = _build_solid(mesh)
-    except OperatorNotApplicable as error:
+    except MeshPreconditionFailed as error:
         _remember(key, str(error))
-        raise OperatorNotApplicable(f"{name}: {error}") from None
+        raise MeshPreconditionFailed(f"{name}: {error}") from None
     _remember(key, solid)
     return solid
 
@@ -86,7 +86,7 @@ def _build_solid(mesh: trimesh.Trimesh) -> Solid:
     vertices = snap(mesh.vertices)  # booleans decide topology from these bits
     faces = np.array(mesh.faces, dtype=np.int64)
     if len(faces) < 4:
-        raise OperatorNotApplicable("input mesh has fewer than 4 faces")
+        raise MeshPreconditionFailed("input mesh has fewer than 4 faces")
     mesh_id = int(m3.Manifold.reserve_ids(1))
     source = m3.Mesh64(
         vert_properties=np.ascontiguousarray(vertices),
@@ -98,13 +98,13 @@ def _build_solid(mesh: trimesh.Trimesh) -> Solid:
     manifold = m3.Manifold(source)
     status = manifold.status()
     if status != m3.Error.NoError or manifold.is_empty():
-        raise OperatorNotApplicable(
+        raise MeshPreconditionFailed(
             f"input mesh is not a closed oriented manifold (manifold3d: {status.name}); "
             "boolean cuts need a watertight mesh"
         )
     volume = float(manifold.volume())
     if volume <= 0.0:
-        raise OperatorNotApplicable("input mesh encloses no volume (inside out or flat)")
+        raise MeshPreconditionFailed("input mesh encloses no volume (inside out or flat)")
     # count pieces as manifold3d outputs them: it may split vertices where the input pinches
     own = manifold.to_mesh64()
     pieces = _components(len(own.vert_properties), np.asarray(own.tri_verts).astype(np.int64))[0]

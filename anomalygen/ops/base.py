@@ -38,6 +38,15 @@ class OperatorNotApplicable(Exception):
     """
 
 
+class MeshPreconditionFailed(OperatorNotApplicable):
+    """The operator cannot edit this mesh whatever its parameters and location (it is not
+    watertight, has no faces, ...): the condition depends on the mesh alone.
+
+    On a sample's unedited mesh the pipeline fails the sample at once with this message, and
+    skips the operator's other samples of that mesh, instead of retrying every one of them.
+    """
+
+
 @dataclass(frozen=True)
 class Param:
     """One severity parameter of an operator, drawn uniformly from a recipe range.
@@ -151,11 +160,21 @@ def area_scale(mesh: trimesh.Trimesh) -> float:
     return float(snap(np.sqrt(mesh.area / (4.0 * np.pi))))
 
 
+ORDER = ("bending", "break", "bulge", "concavity", "crack", "hole", "scratch")
+"""Every operator's name, in the order that reaches the output: a recipe's test counts (and so
+which sample lands in which shard) follow it. Declared, so that renaming or adding a module
+cannot reorder a benchmark; a new operator is appended."""
+
 OPERATORS: dict[str, Operator] = {}
+"""name -> operator, always in :data:`ORDER`."""
 
 
 def register(operator: Operator) -> Operator:
+    if operator.name not in ORDER:
+        raise ValueError(f"operator {operator.name!r} is not declared in anomalygen.ops.base.ORDER")
     if operator.name in OPERATORS:
         raise ValueError(f"operator {operator.name!r} registered twice")
-    OPERATORS[operator.name] = operator
+    registered = {**OPERATORS, operator.name: operator}
+    OPERATORS.clear()
+    OPERATORS.update((name, registered[name]) for name in ORDER if name in registered)
     return operator

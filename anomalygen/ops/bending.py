@@ -61,7 +61,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from anomalygen.ops._curves import smoothstep, summarise
-from anomalygen.ops.base import EditResult, Operator, OperatorNotApplicable, Param, register
+from anomalygen.ops.base import EditResult, MeshPreconditionFailed, Operator, OperatorNotApplicable, Param, register
 
 PARAMS = (
     Param("angle", (10.0, 25.0), (1.0, 60.0), "bend angle, degrees"),
@@ -589,7 +589,7 @@ def bending(mesh: trimesh.Trimesh, params: Mapping[str, float], rng: np.random.G
     vertex_area = _vertex_areas(faces, np.asarray(mesh.area_faces), len(vertices))
     total = float(vertex_area.sum())
     if not total > 0.0:
-        raise OperatorNotApplicable("bending: the mesh has no area")
+        raise MeshPreconditionFailed("bending: the mesh has no area")
     modes = (_bend_tip, _bend_plate)
     if rng.random() < PLATE_PROBABILITY:  # drawn first, so a seed always picks the same order
         modes = modes[::-1]

@@ -45,7 +45,7 @@ from scipy.spatial import cKDTree
 from anomalygen.geometry.canonical import snap
 from anomalygen.ops._curves import Refined, refine_faces, resample_polyline, smoothstep, summarise, surface_path
 from anomalygen.ops._surface import random_surface_point
-from anomalygen.ops.base import EditResult, Operator, OperatorNotApplicable, Param, register
+from anomalygen.ops.base import EditResult, MeshPreconditionFailed, Operator, OperatorNotApplicable, Param, register
 
 PARAMS = (
     Param("depth", (0.010, 0.018), (0.001, 0.05), "largest inward displacement, on the curve, unit-sphere units"),
@@ -182,7 +182,7 @@ def scratch(mesh: trimesh.Trimesh, params: Mapping[str, float], rng: np.random.G
     """Cut a groove along a random surface curve; see the module docstring."""
     depth, width, length = (float(params[k]) for k in ("depth", "width", "length"))
     if len(mesh.faces) == 0:
-        raise OperatorNotApplicable("scratch: the mesh has no faces")
+        raise MeshPreconditionFailed("scratch: the mesh has no faces")
     face_edge = mesh.edges_unique_length[mesh.faces_unique_edges]  # (F, 3)
     reasons: Counter = Counter()
     for _ in range(ATTEMPTS):
