@@ -201,18 +201,29 @@ def export_command(src_dir: Path, fmt: str, dest: Path, encoding: str, normals: 
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--normals", type=click.Choice(["estimate", "zeros"]), default="estimate", show_default=True,
               help="Normals for files without them: PCA over 16 neighbours, or zeros.")
-@click.option("--overwrite", is_flag=True, help="Replace a dataset already in OUT_DIR.")
-def import_command(src: Path, fmt: str, out_dir: Path, normals: str, overwrite: bool) -> None:
-    """Read a real dataset folder SRC into shards in OUT_DIR, so detectors and evaluation run on it."""
+@click.option("--points", type=click.Choice(["auto", "pcd", "gt"]), default="auto", show_default=True,
+              help="Cloud of an anomalous sample: its pcd (auto: unless the GT is another point set of the "
+                   "same size; another row count is a failure), always the pcd, or the GT rows.")
+@click.option("--overwrite", is_flag=True, help="Replace the dataset already in OUT_DIR (all of it).")
+def import_command(src: Path, fmt: str, out_dir: Path, normals: str, points: str, overwrite: bool) -> None:
+    """Read a real dataset folder SRC into shards in OUT_DIR, so detectors and evaluation run on it.
+
+    A folder written by `anomalygen export` is restored with its ids, params, seeds and types.
+    Files that contradict themselves are listed as failed (reasons in OUT_DIR/manifest.json).
+    """
     from anomalygen.formats import import_dataset
 
     try:
-        summary = import_dataset(src, fmt, out_dir, normals=normals, overwrite=overwrite)
+        summary = import_dataset(src, fmt, out_dir, normals=normals, points=points, overwrite=overwrite)
     except (ValueError, FileNotFoundError) as error:
         _fail(str(error))
+    restored = (f", {summary['restored']} restored from anomalygen.json ({summary['restored_exactly']} exactly)"
+                if summary["restored"] else "")
     click.echo(f"{out_dir}: {summary['samples']} samples from {summary['classes']} classes, "
                f"{summary['anomalous']} anomalous, {summary['failed']} failed, "
-               f"{summary['unmatched_points']} GT points unmatched")
+               f"{summary['unmatched_points']} GT points unmatched{restored}")
+    for sample_id, reason in sorted(summary["failures"].items()):
+        click.echo(f"failed {sample_id}: {reason}", err=True)
 
 
 @main.command()
