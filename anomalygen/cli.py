@@ -20,7 +20,35 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _user_error(error: Exception) -> str | None:
+    """The one-line message of an error the user caused, None for a bug (which keeps its traceback).
+
+    The library raises ValueError for bad input (FileNotFoundError for missing input) and
+    ShardError for damaged shards; any OSError here is a file or folder the user named.
+    """
+    from anomalygen.shards import ShardError
+
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        return f"{os.fsdecode(error.filename)}: {error.strerror}"
+    if isinstance(error, (OSError, ValueError, ShardError)):
+        return str(error)
+    return None
+
+
+class _Commands(click.Group):
+    """The command group: the one place where user errors become a line on stderr and exit 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Exception as error:
+            message = _user_error(error)
+            if message is None:
+                raise
+            _fail(message)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="anomalygen")
 def main() -> None:
     """Manufacture 3D anomaly-detection benchmarks from edited meshes.
@@ -144,7 +172,12 @@ def verify(recipe: Path, manifest_path: Path, samples: tuple[str, ...], workers:
         parsed = load_recipe(recipe)
     except RecipeError as error:
         _fail(str(error))
-    manifest = json.loads(manifest_path.read_text())
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except ValueError as error:
+        _fail(f"{manifest_path}: not a manifest.json ({error})")
+    if not isinstance(manifest, dict):
+        _fail(f"{manifest_path}: not a manifest.json (no JSON object)")
     if manifest.get("recipe", {}).get("digest") != parsed.digest():
         click.echo(f"note: {manifest_path} was made from another version of {recipe} (recipe digest differs)", err=True)
     try:
@@ -187,11 +220,8 @@ def export_command(src_dir: Path, fmt: str, dest: Path, encoding: str, normals: 
     options = {"overwrite": overwrite}
     if fmt != "ply":
         options.update(encoding=encoding, normals=normals, meshes=not no_meshes)
-    try:
-        summary = export_dataset(src_dir, fmt, dest, **options)
-    except (ValueError, FileNotFoundError) as error:
-        _fail(str(error))
-    click.echo(f"{dest}: {summary['samples']} samples ({summary.get('anomalous', 0)} anomalous) as {fmt}")
+    summary = export_dataset(src_dir, fmt, dest, **options)
+    click.echo(f"{dest}: {summary['samples']} samples ({summary['anomalous']} anomalous) as {fmt}")
 
 
 @main.command("import")
@@ -213,10 +243,7 @@ def import_command(src: Path, fmt: str, out_dir: Path, normals: str, points: str
     """
     from anomalygen.formats import import_dataset
 
-    try:
-        summary = import_dataset(src, fmt, out_dir, normals=normals, points=points, overwrite=overwrite)
-    except (ValueError, FileNotFoundError) as error:
-        _fail(str(error))
+    summary = import_dataset(src, fmt, out_dir, normals=normals, points=points, overwrite=overwrite)
     restored = (f", {summary['restored']} restored from anomalygen.json ({summary['restored_exactly']} exactly)"
                 if summary["restored"] else "")
     click.echo(f"{out_dir}: {summary['samples']} samples from {summary['classes']} classes, "
@@ -326,11 +353,7 @@ def evaluate(run_dir: Path, data_dir: Path | None) -> None:
     printed as a table and written to RUN/evaluation.json and RUN/evaluation.csv."""
     from anomalygen.detect.evaluate import evaluate_run, format_table
 
-    try:
-        result = evaluate_run(run_dir, data_dir=data_dir)
-    except (ValueError, FileNotFoundError) as error:
-        _fail(str(error))
-    click.echo(format_table(result))
+    click.echo(format_table(evaluate_run(run_dir, data_dir=data_dir)))
 
 
 @main.command()

@@ -139,6 +139,17 @@ def write_shard(path: Path, samples: Sequence[Sample], attrs: dict, compression:
     os.replace(tmp, path)
 
 
+class ShardError(Exception):
+    """A shard file that cannot be read (damaged, truncated or no HDF5 file); names the file."""
+
+
+def _open(path: Path) -> h5py.File:
+    try:
+        return h5py.File(path, "r")
+    except OSError as error:
+        raise ShardError(f"{path}: damaged shard, cannot be read ({error})") from None
+
+
 def _text(values) -> list[str]:
     return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
 
@@ -148,7 +159,7 @@ class Shard:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        with h5py.File(self.path, "r") as f:
+        with _open(self.path) as f:
             if int(f.attrs.get("schema_version", -1)) != SCHEMA_VERSION:
                 raise ValueError(f"{self.path}: schema_version {f.attrs.get('schema_version')!r}, expected {SCHEMA_VERSION}")
             self.attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
@@ -167,7 +178,7 @@ class Shard:
     def read(self, i: int, f: h5py.File | None = None) -> Sample:
         """The i-th sample with its arrays."""
         if f is None:
-            with h5py.File(self.path, "r") as f:
+            with _open(self.path) as f:
                 return self.read(i, f)
         rows = slice(int(self.offsets[i]), int(self.offsets[i + 1]))
         class_name, split, _ = self.sample_ids[i].split("/")
@@ -187,12 +198,12 @@ class Shard:
 
     def column(self, name: str) -> list[np.ndarray]:
         """One per-point dataset (e.g. ``"anomaly_index"``) split into a list of per-sample arrays."""
-        with h5py.File(self.path, "r") as f:
+        with _open(self.path) as f:
             data = f[name][:]
         return np.split(data, self.offsets[1:-1])
 
     def __iter__(self) -> Iterator[Sample]:
-        with h5py.File(self.path, "r") as f:
+        with _open(self.path) as f:
             for i in range(len(self)):
                 yield self.read(i, f)
 

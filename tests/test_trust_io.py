@@ -229,3 +229,67 @@ def test_export_then_import_is_exact(generated, tmp_path, fmt, encoding):
     assert {k: v["checksum"] for k, v in got_manifest["samples"].items()} == \
            {k: v["checksum"] for k, v in want_manifest["samples"].items()}
     assert got_manifest["counts"] == want_manifest["counts"]
+
+
+# ----------------------------------------------------------------- 10: one line and exit 2, never a traceback
+
+def test_unwritable_output_folders_are_one_line_errors(generated, tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    blocked = tmp_path / "file" / "out"
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(ROUND_TRIP))
+    assert_user_error(invoke("synth", tmp_path / "recipe.yaml", "--out", blocked, "--quiet"), blocked.parent)
+    assert_user_error(invoke("export", generated, "--format", "ply", blocked), blocked.parent)
+    assert_user_error(invoke("import", release(tmp_path / "rel"), "--format", "anomaly-shapenet", blocked), blocked.parent)
+
+
+def test_a_manifest_that_is_no_json_is_a_one_line_error(tmp_path):
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(ROUND_TRIP))
+    for text in ("{not json", "[1, 2]"):
+        (tmp_path / "manifest.json").write_text(text)
+        assert_user_error(invoke("verify", tmp_path / "recipe.yaml", "--manifest", tmp_path / "manifest.json"),
+                          tmp_path / "manifest.json", "not a manifest.json")
+
+
+def test_a_garbage_scores_file_is_a_one_line_error(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "scores.h5").write_bytes(os.urandom(4096))
+    assert_user_error(invoke("evaluate", "--run", tmp_path / "run"), tmp_path / "run" / "scores.h5")
+
+
+def test_a_truncated_shard_is_a_one_line_error_naming_it(generated, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(generated, data)
+    shard = sorted((data / "shards").rglob("*.h5"))[0]
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    for args in (["inspect", data], ["export", data, "--format", "ply", tmp_path / "ply"],
+                 ["show", data, "cup0/test/bulge0", "--out", tmp_path / "a.png"],
+                 ["gallery", data, "--out", tmp_path / "g.html"]):
+        assert_user_error(invoke(*args), shard, "damaged shard")
+
+
+def test_inspect_and_gallery_of_a_folder_that_is_no_dataset(tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert_user_error(invoke("inspect", tmp_path / "empty"), tmp_path / "empty", "no dataset")
+    assert_user_error(invoke("gallery", tmp_path / "empty", "--out", tmp_path / "g.html"), tmp_path / "empty")
+    assert not (tmp_path / "g_files").exists()
+
+
+def test_export_texts_name_the_real_flag_and_ply_counts_anomalies(generated, tmp_path):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    assert_user_error(invoke("export", generated, "--format", "ply", tmp_path / "full"), "--overwrite")
+    result = invoke("export", generated, "--format", "ply", tmp_path / "ply")
+    assert result.exit_code == 0 and "5 samples (3 anomalous) as ply" in result.output
+
+
+def test_a_bug_keeps_its_traceback(generated, monkeypatch):
+    import anomalygen.inspect
+
+    def broken(out_dir):
+        raise KeyError("a bug, not a user error")
+
+    monkeypatch.setattr(anomalygen.inspect, "summarize", broken)
+    result = invoke("inspect", generated)
+    assert result.exit_code == 1 and isinstance(result.exception, KeyError)
