@@ -29,7 +29,7 @@ def _user_error(error: Exception) -> str | None:
     from anomalygen.shards import ShardError
 
     if isinstance(error, OSError) and error.filename is not None and error.strerror:
-        return f"{os.fsdecode(error.filename)}: {error.strerror}"
+        return f"{error.filename}: {error.strerror}"
     if isinstance(error, (OSError, ValueError, ShardError)):
         return str(error)
     return None

@@ -112,15 +112,20 @@ def test_import_refuses_a_class_folder_name_that_is_no_name(tmp_path, name):
     assert not (tmp_path / "out").exists()
 
 
-def test_import_refuses_a_crafted_sidecar_id(tmp_path):
+@pytest.mark.parametrize("craft, error", [
+    (lambda e: {"../../escape/bulge0": e}, "anomalygen.json: sample id '../../escape/bulge0'"),
+    (lambda e: {"vase3/test/bulge0": {**e, "seed": "7"}}, "anomalygen.json: not a sidecar .* 'vase3/test/bulge0'"),
+    (lambda e: {"vase3/test/bulge0": {**e, "later_anomalies": {"2": [-1]}}}, "anomalygen.json: not a sidecar"),
+])
+def test_import_refuses_a_crafted_sidecar(tmp_path, craft, error):
     src = tmp_path / "src"
     write_shard(shard_path(src, "vase3/test-0000"), [cloud_sample("vase3/test/bulge0", anomalous=True)],
                 {"class_name": "vase3", "split": "test", "shard_id": "vase3/test-0000"})
     export_dataset(src, "anomaly-shapenet", tmp_path / "exp", normals=True)
     doc = json.loads((tmp_path / "exp" / "anomalygen.json").read_text())
-    doc["samples"] = {"../../escape/bulge0": doc["samples"]["vase3/test/bulge0"]}
+    doc["samples"] = craft(doc["samples"]["vase3/test/bulge0"])
     (tmp_path / "exp" / "anomalygen.json").write_text(json.dumps(doc))
-    with pytest.raises(ValueError, match="anomalygen.json: sample id '../../escape/bulge0'"):
+    with pytest.raises(ValueError, match=error):
         import_dataset(tmp_path / "exp", "anomaly-shapenet", tmp_path / "out")
     assert not (tmp_path / "out").exists() and not (tmp_path / "escape").exists()
 

@@ -18,6 +18,7 @@ from anomalygen.shards import Sample
 
 FILE = "anomalygen.json"
 SCHEMA = 1
+_FIELDS = {"pcd": str, "kind": str, "types": list, "params": list, "seed": int, "checksum": str, "later_anomalies": dict}
 
 
 def entry(sample: Sample, pcd: str) -> dict:
@@ -42,18 +43,27 @@ def read(root: Path) -> dict[Path, tuple[str, dict]]:
         return {}
     try:
         doc = json.loads(path.read_text())
-        samples = doc["samples"]
-        if doc.get("schema") != SCHEMA or not isinstance(samples, dict):
+        if doc.get("schema") != SCHEMA or not isinstance(doc["samples"], dict):
             raise ValueError(f"schema {doc.get('schema')!r}, expected {SCHEMA}")
-        return {(path.parent / e["pcd"]).resolve(): (sample_id, e) for sample_id, e in samples.items()}
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        for sample_id, e in doc["samples"].items():
+            if not _well_formed(e):
+                raise ValueError(f"entry {sample_id!r} lacks or mistypes one of {', '.join(_FIELDS)}")
+        return {(path.parent / e["pcd"]).resolve(): (sample_id, e) for sample_id, e in doc["samples"].items()}
+    except (ValueError, KeyError, AttributeError) as error:
         raise ValueError(f"{path}: not a sidecar written by `anomalygen export` ({error})") from None
+
+
+def _well_formed(e: object) -> bool:
+    """Every field of the right type, later anomalies as {"2": [point rows], ...}."""
+    return (isinstance(e, dict) and all(isinstance(e.get(k), t) for k, t in _FIELDS.items())
+            and all(k.isdigit() and 1 < int(k) < 256 and isinstance(rows, list) and all(isinstance(r, int) and 0 <= r < 2**31 for r in rows)
+                    for k, rows in e["later_anomalies"].items()))
 
 
 def restore(sample: Sample, sample_id: str, e: dict) -> Sample:
     """``sample`` as read from the files, with the sidecar's id, record and later anomalies."""
     index = sample.anomaly_index.copy()
-    for k, rows in e.get("later_anomalies", {}).items():
+    for k, rows in e["later_anomalies"].items():
         rows = np.asarray(rows, np.int64)
         if rows.size and (rows.min() < 0 or rows.max() >= len(index) or not index[rows].all()):
             raise ValueError(f"{FILE}: anomaly {k} of {sample_id} names points the GT does not label anomalous")
