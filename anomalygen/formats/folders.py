@@ -7,11 +7,14 @@ the tokens for normal test samples and some anomaly types.
 
 Export writes every sample of a shard folder; an anomalous sample's GT rows are its pcd's
 points in the same order, printed with the same 9 significant digits (float32 round-trips),
-so loaders that read points from the GT txt and loaders that read the pcd agree.
+so loaders that read points from the GT txt and loaders that read the pcd agree. What the
+layout cannot hold goes to ``anomalygen.json`` (:mod:`~anomalygen.formats.sidecar`).
 
 Import reads a downloaded release into shards. GT rows are matched to pcd points by nearest
 neighbour (they are not always in pcd order and may be printed with fewer digits); where the
-GT does not describe the pcd's points at all, the GT points become the cloud.
+GT does not describe the pcd's points at all (but has as many rows), the GT points become the
+cloud. Sample ids and class names become paths, so both ways they must be names by the
+recipe rule (:func:`anomalygen.recipe.is_name`).
 """
 
 from __future__ import annotations
