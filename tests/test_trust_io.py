@@ -132,14 +132,10 @@ def test_import_refuses_a_crafted_sidecar(tmp_path, craft, error):
 
 # ------------------------------------------------------------------ 9: import refuses contradictions
 
-def rewrite_points_line(path, points):
-    text = path.read_text()
-    path.write_text(text.replace(f"POINTS {300}", f"POINTS {points}").replace(f"WIDTH {300}", f"WIDTH {points}"))
-
-
 def test_inconsistent_files_are_failures_with_their_reason(tmp_path):
     root = release(tmp_path / "rel", classes=("vase3", "cup0"))
-    rewrite_points_line(root / "vase3" / "test" / "vase3_positive0.pcd", 250)     # header undercounts
+    pcd = root / "vase3" / "test" / "vase3_positive0.pcd"
+    pcd.write_text(pcd.read_text().replace("POINTS 300", "POINTS 250").replace("WIDTH 300", "WIDTH 250"))  # undercounts
     gt = root / "cup0" / "GT" / "cup0_bulge0.txt"
     gt.write_text("".join(gt.read_text().splitlines(keepends=True)[:150]))         # half the rows
     result = invoke("import", root, "--format", "anomaly-shapenet", tmp_path / "out", "--normals", "zeros")
