@@ -39,7 +39,36 @@ def _stoppable():
         signal.signal(signal.SIGTERM, previous)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _user_error(error: Exception) -> str | None:
+    """The one-line message of an error the user caused, None for a bug (which keeps its traceback).
+
+    The library raises ValueError for bad input (FileNotFoundError for missing input; a damaged
+    shard's ShardError is one too); any OSError here is a file or folder the user named;
+    FolderLocked: another run writes the output folder.
+    """
+    from anomalygen.outlock import FolderLocked
+
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    if isinstance(error, (OSError, ValueError, FolderLocked)):
+        return str(error)
+    return None
+
+
+class _Commands(click.Group):
+    """The command group: the one place where user errors become a line on stderr and exit 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Exception as error:
+            message = _user_error(error)
+            if message is None:
+                raise
+            _fail(message)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="anomalygen")
 def main() -> None:
     """Manufacture 3D anomaly-detection benchmarks from edited meshes.
@@ -181,7 +210,12 @@ def verify(recipe: Path, manifest_path: Path, samples: tuple[str, ...], data_dir
         parsed = load_recipe(recipe)
     except RecipeError as error:
         _fail(str(error))
-    manifest = json.loads(manifest_path.read_text())
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except ValueError as error:
+        _fail(f"{manifest_path}: not a manifest.json ({error})")
+    if not isinstance(manifest, dict):
+        _fail(f"{manifest_path}: not a manifest.json (no JSON object)")
     if manifest.get("recipe", {}).get("digest") != parsed.digest():
         click.echo(f"note: {manifest_path} was made from another version of {recipe} (recipe digest differs)", err=True)
     damaged = check_files(data_dir, manifest) if data_dir else {}
@@ -208,10 +242,13 @@ def verify(recipe: Path, manifest_path: Path, samples: tuple[str, ...], data_dir
 @click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def inspect(out_dir: Path) -> None:
     """Summarise a generated folder: per-class counts by split and type, point counts,
-    anomalous fractions, failures."""
-    from anomalygen.inspect import summarize
+    anomalous fractions, failures, damaged shards (then exit 1; a synth rerun remakes them)."""
+    from anomalygen.inspect import collect, summarize
 
-    click.echo(summarize(out_dir))
+    stats = collect(out_dir)
+    click.echo(summarize(stats))
+    if stats["damaged"]:
+        _fail(f"{len(stats['damaged'])} damaged shard(s) in {out_dir}; run synth again to remake them", 1)
 
 
 @main.command("export")
@@ -231,11 +268,8 @@ def export_command(src_dir: Path, fmt: str, dest: Path, encoding: str, normals: 
     options = {"overwrite": overwrite}
     if fmt != "ply":
         options.update(encoding=encoding, normals=normals, meshes=not no_meshes)
-    try:
-        summary = export_dataset(src_dir, fmt, dest, **options)
-    except (ValueError, FileNotFoundError) as error:
-        _fail(str(error))
-    click.echo(f"{dest}: {summary['samples']} samples ({summary.get('anomalous', 0)} anomalous) as {fmt}")
+    summary = export_dataset(src_dir, fmt, dest, **options)
+    click.echo(f"{dest}: {summary['samples']} samples ({summary['anomalous']} anomalous) as {fmt}")
 
 
 @main.command("import")
@@ -245,18 +279,26 @@ def export_command(src_dir: Path, fmt: str, dest: Path, encoding: str, normals: 
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--normals", type=click.Choice(["estimate", "zeros"]), default="estimate", show_default=True,
               help="Normals for files without them: PCA over 16 neighbours, or zeros.")
-@click.option("--overwrite", is_flag=True, help="Replace a dataset already in OUT_DIR.")
-def import_command(src: Path, fmt: str, out_dir: Path, normals: str, overwrite: bool) -> None:
-    """Read a real dataset folder SRC into shards in OUT_DIR, so detectors and evaluation run on it."""
+@click.option("--points", type=click.Choice(["auto", "pcd", "gt"]), default="auto", show_default=True,
+              help="Cloud of an anomalous sample: its pcd (auto: unless the GT is another point set of the "
+                   "same size; another row count is a failure), always the pcd, or the GT rows.")
+@click.option("--overwrite", is_flag=True, help="Replace the dataset already in OUT_DIR (all of it).")
+def import_command(src: Path, fmt: str, out_dir: Path, normals: str, points: str, overwrite: bool) -> None:
+    """Read a real dataset folder SRC into shards in OUT_DIR, so detectors and evaluation run on it.
+
+    A folder written by `anomalygen export` is restored with its ids, params, seeds and types.
+    Files that contradict themselves are listed as failed (reasons in OUT_DIR/manifest.json).
+    """
     from anomalygen.formats import import_dataset
 
-    try:
-        summary = import_dataset(src, fmt, out_dir, normals=normals, overwrite=overwrite)
-    except (ValueError, FileNotFoundError) as error:
-        _fail(str(error))
+    summary = import_dataset(src, fmt, out_dir, normals=normals, points=points, overwrite=overwrite)
+    restored = (f", {summary['restored']} restored from anomalygen.json ({summary['restored_exactly']} exactly)"
+                if summary["restored"] else "")
     click.echo(f"{out_dir}: {summary['samples']} samples from {summary['classes']} classes, "
                f"{summary['anomalous']} anomalous, {summary['failed']} failed, "
-               f"{summary['unmatched_points']} GT points unmatched")
+               f"{summary['unmatched_points']} GT points unmatched{restored}")
+    for sample_id, reason in sorted(summary["failures"].items()):
+        click.echo(f"failed {sample_id}: {reason}", err=True)
 
 
 @main.command()
@@ -359,11 +401,7 @@ def evaluate(run_dir: Path, data_dir: Path | None) -> None:
     printed as a table and written to RUN/evaluation.json and RUN/evaluation.csv."""
     from anomalygen.detect.evaluate import evaluate_run, format_table
 
-    try:
-        result = evaluate_run(run_dir, data_dir=data_dir)
-    except (ValueError, FileNotFoundError) as error:
-        _fail(str(error))
-    click.echo(format_table(result))
+    click.echo(format_table(evaluate_run(run_dir, data_dir=data_dir)))
 
 
 @main.command()

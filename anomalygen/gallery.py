@@ -12,7 +12,7 @@ import html
 import re
 from pathlib import Path
 
-from anomalygen.shards import Sample, open_dataset
+from anomalygen.shards import SHARD_DIR, Sample, open_dataset
 
 THUMBNAIL_PX = 200
 
@@ -71,9 +71,11 @@ def write_gallery(data_dir: str | Path, path: str | Path) -> Path:
     from anomalygen.render import render_thumbnail
 
     path = Path(path)
+    samples = first_samples(data_dir)
+    if not samples:
+        raise ValueError(f"{data_dir}: no samples to show (no shards under {Path(data_dir) / SHARD_DIR})")
     folder = path.with_name(f"{path.stem}_files")
     folder.mkdir(parents=True, exist_ok=True)
-    samples = first_samples(data_dir)
     classes = sorted({c for c, _ in samples})
     kinds = kind_order(k for _, k in samples)
     sources = {}

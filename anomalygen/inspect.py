@@ -7,12 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
-from anomalygen.shards import MANIFEST, ShardError, open_dataset, read_manifest
+from anomalygen.shards import MANIFEST, SHARD_DIR, ShardError, open_dataset, read_manifest
 
 
 def collect(out_dir: Path) -> dict:
     """Per-class counts by (split, kind), point counts and anomalous fractions of every sample."""
     dataset = open_dataset(out_dir)
+    has_manifest = (Path(out_dir) / MANIFEST).exists()
+    if not dataset.shards and not has_manifest:
+        raise ValueError(f"{out_dir}: no dataset here (no {MANIFEST}, no shards under {Path(out_dir) / SHARD_DIR})")
     counts: dict[str, Counter] = defaultdict(Counter)
     points, fractions, labelled_normals, damaged = [], [], [], []
     for shard in dataset.shards:
@@ -31,13 +34,13 @@ def collect(out_dir: Path) -> dict:
                     labelled_normals.append(sample_id)
             else:
                 fractions.append(fraction)
-    failed = read_manifest(out_dir).get("failed", {}) if (Path(out_dir) / MANIFEST).exists() else {}
+    failed = read_manifest(out_dir).get("failed", {}) if has_manifest else {}
     return {"counts": counts, "points": np.array(points), "fractions": np.array(fractions),
             "labelled_normals": labelled_normals, "failed": failed, "damaged": damaged}
 
 
-def summarize(out_dir: Path) -> str:
-    stats = collect(out_dir)
+def summarize(stats: dict) -> str:
+    """The text ``inspect`` prints for the result of :func:`collect`."""
     counts = stats["counts"]
     columns = sorted({key for c in counts.values() for key in c}, key=lambda k: (k[0] != "train", k[1] != "normal", k[1]))
     header = ["class"] + [f"{split}:{kind}" for split, kind in columns] + ["total"]

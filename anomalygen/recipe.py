@@ -298,7 +298,8 @@ def _is_path(value: object) -> bool:
     return isinstance(value, (str, os.PathLike)) and bool(os.fspath(value))
 
 
-def _is_name(value: object) -> bool:
+def is_name(value: object) -> bool:
+    """The rule for every name that becomes part of a path: recipe, class and sample names alike."""
     return isinstance(value, str) and bool(NAME_RE.fullmatch(value)) and value not in (".", "..")
 
 
@@ -371,7 +372,7 @@ class _Checker:
         return value
 
     def name(self, key: str, value: object) -> str:
-        if not _is_name(value):
+        if not is_name(value):
             self.fail(key, value, NAME_TEXT)
         return value
 
@@ -603,7 +604,7 @@ def _shapenet_class(check: _Checker, key: str, d: dict, spec: ClassSpec, root: P
     except ValueError as err:
         check.fail(synset_key, synset, f"a ShapeNet synset name or 8-digit id ({err})")
     model = check.required(key, d, "model", "a ShapeNet model id")
-    if not _is_name(model):
+    if not is_name(model):
         check.fail(model_key, model, "a ShapeNet model id, as a string (quote it if YAML reads "
                                      "it as a number)")
     folder = root / synset_id / model

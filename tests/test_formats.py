@@ -66,7 +66,9 @@ def assert_same_samples(imported_dir, original):
         np.testing.assert_array_equal(s.points, want.points)          # float32 exact
         np.testing.assert_array_equal(s.labels, want.labels)
         assert s.kind == want.kind and s.object_label == want.object_label
-        assert s.types == ([want.kind] if want.types else [])
+        # anomalygen.json restores what the layout cannot hold
+        assert (s.types, s.params, s.seed) == (want.types, want.params, want.seed)
+        np.testing.assert_array_equal(s.anomaly_index, want.anomaly_index)
     return got
 
 
@@ -86,8 +88,10 @@ def test_round_trip_keeps_points_labels_and_counts(shards, tmp_path, fmt, encodi
     for sample_id, entry in manifest["samples"].items():
         assert entry["checksum"] == got[sample_id].checksum
         assert entry["import"]["normals"] == ("file" if normals else "estimated")
+        assert entry["import"]["exact"] == normals     # without normals in the pcd they are estimated
         if normals:
             np.testing.assert_array_equal(got[sample_id].normals, original[sample_id].normals)
+            assert entry["checksum"] == original[sample_id].checksum
         assert entry["import"].get("gt_exact_order", True)   # our GT rows are in pcd order
     # meshes come back as PLY bytes with the same topology
     mesh = trimesh.load(io.BytesIO(got["cup0/test/hole0"].mesh_ply), file_type="ply", process=False)
@@ -158,9 +162,9 @@ def test_import_of_a_hand_built_release_matches_shuffled_low_precision_gt(tmp_pa
             table = np.column_stack([s.points[order].astype(np.float64), s.labels[order]])
             (root / "ashtray0" / "GT").mkdir(parents=True, exist_ok=True)
             np.savetxt(root / "ashtray0" / "GT" / f"{stem}.txt", table, fmt="%.6f,%.6f,%.6f,%d")
-    # a sample whose GT is another point set than its pcd: the GT becomes the cloud
-    pcd_side, gt_side = sphere_sample("ashtray0/test/x0", "scratch", rng), sphere_sample("ashtray0/test/x0", "scratch", rng)
-    write_release_file(root / "ashtray0" / "test" / "ashtray0_scratch0.pcd", pcd_side.points)
+    # a sample whose GT is another point set (of the same size) than its pcd: the GT becomes the cloud
+    gt_side = sphere_sample("ashtray0/test/x0", "scratch", rng)
+    write_release_file(root / "ashtray0" / "test" / "ashtray0_scratch0.pcd", gt_side.points + np.float32(0.05))
     np.savetxt(root / "ashtray0" / "GT" / "ashtray0_scratch0.txt", np.column_stack([gt_side.points, gt_side.labels]),
                fmt="%.9g,%.9g,%.9g,%d")
     # a sample whose only file is its GT (loaders that read points from the GT)

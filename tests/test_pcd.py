@@ -190,6 +190,18 @@ def test_reader_errors_are_clear(tmp_path):
         read_pcd(tmp_path / "junk.pcd")
 
 
+@pytest.mark.parametrize("encoding", ["ascii", "binary"])
+@pytest.mark.parametrize("points", [9, 11])
+def test_a_header_that_miscounts_the_data_is_refused_not_truncated(tmp_path, encoding, points):
+    path = write_pcd(tmp_path / "t.pcd", {"x": np.arange(10, dtype=np.float32)}, encoding)
+    path.write_bytes(path.read_bytes().replace(b"WIDTH 10", b"WIDTH %d" % points).replace(b"POINTS 10", b"POINTS %d" % points))
+    with pytest.raises(ValueError, match=f"{path}: .*data holds .*{points}"):
+        read_pcd(path)
+    path.write_bytes(path.read_bytes().replace(b"WIDTH %d" % points, b"WIDTH 10"))
+    with pytest.raises(ValueError, match=f"POINTS {points} but WIDTH 10 x HEIGHT 1"):
+        read_pcd(path)
+
+
 def test_lenient_ascii_ints_written_as_floats_and_wrapped_lines(tmp_path):
     header = "VERSION .7\nFIELDS x label\nSIZE 4 1\nTYPE F U\nWIDTH 3\nHEIGHT 1\nPOINTS 3\nDATA ascii\n"
     (tmp_path / "l.pcd").write_text(header + "0.5 1.0\n-2 0\n1e-3\n2\n")

@@ -93,7 +93,7 @@ def test_a_damaged_shard_is_named_by_readers_and_verify_and_made_again(run, cach
     from click.testing import CliRunner
 
     from anomalygen.cli import main
-    from anomalygen.inspect import summarize
+    from anomalygen.inspect import collect, summarize
     from anomalygen.shards import ShardError, file_sha256, open_dataset, shard_path
 
     recipe, out = run
@@ -117,7 +117,7 @@ def test_a_damaged_shard_is_named_by_readers_and_verify_and_made_again(run, cach
     assert str(error.value).startswith(f"{victim}: damaged shard") and "\n" not in str(error.value)
     assert len(list(open_dataset(data, classes=["vase3"]))) == 6           # other classes still read
     assert open_dataset(data)["vase3/test/bulge0"].kind == "bulge"         # as `show` looks samples up
-    assert f"damaged shards: 1\n  {victim}: damaged shard" in summarize(data)
+    assert f"damaged shards: 1\n  {victim}: damaged shard" in summarize(collect(data))
 
     assert synth(recipe, data, cache).exit_code == 0                        # the rerun notices and remakes it
     assert manifest.read_bytes() == original

@@ -92,8 +92,11 @@ def evaluate_scores(scores_path: str | Path, out_dir: str | Path | None = None, 
     many); nan where undefined (e.g. I-AUROC of a class without normal test samples).
     """
     scores_path = Path(scores_path)
-    with h5py.File(scores_path, "r") as f:
-        attrs = {key: (v.decode() if isinstance(v, bytes) else v) for key, v in f.attrs.items()}
+    try:
+        with h5py.File(scores_path, "r") as f:
+            attrs = {key: (v.decode() if isinstance(v, bytes) else v) for key, v in f.attrs.items()}
+    except OSError as error:   # h5py's message names no file
+        raise ValueError(f"{scores_path}: not a scores file written by `anomalygen score` ({error})") from None
     samples = list(read_scores(scores_path))
     # Class order: as the run listed them, then any other class in file order.
     listed = json.loads(attrs["classes"]) if attrs.get("classes") else []

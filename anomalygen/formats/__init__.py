@@ -37,7 +37,8 @@ def import_dataset(src, fmt: str, out_dir, **options) -> dict:
 
     Options: ``normals`` ("estimate" | "zeros"), ``points`` ("auto" | "pcd" | "gt"),
     ``tolerance`` (GT match distance / bounding-box diagonal), ``meshes``, ``shard_size``,
-    ``overwrite``. Returns a summary; per-sample details are in the manifest.
+    ``overwrite``. Returns a summary; per-sample details and failures are in the manifest.
+    A folder written by :func:`export_dataset` is restored from its ``anomalygen.json``.
     """
     return _module(fmt, IMPORT_FORMATS, "import").import_(src, out_dir, **options)
 

@@ -7,11 +7,14 @@ the tokens for normal test samples and some anomaly types.
 
 Export writes every sample of a shard folder; an anomalous sample's GT rows are its pcd's
 points in the same order, printed with the same 9 significant digits (float32 round-trips),
-so loaders that read points from the GT txt and loaders that read the pcd agree.
+so loaders that read points from the GT txt and loaders that read the pcd agree. What the
+layout cannot hold goes to ``anomalygen.json`` (:mod:`~anomalygen.formats.sidecar`).
 
 Import reads a downloaded release into shards. GT rows are matched to pcd points by nearest
 neighbour (they are not always in pcd order and may be printed with fewer digits); where the
-GT does not describe the pcd's points at all, the GT points become the cloud.
+GT does not describe the pcd's points at all (but has as many rows), the GT points become the
+cloud. Sample ids and class names become paths, so both ways they must be names by the
+recipe rule (:func:`anomalygen.recipe.is_name`).
 """
 
 from __future__ import annotations
@@ -26,8 +29,11 @@ from pathlib import Path
 import numpy as np
 
 from anomalygen import __version__
+from anomalygen.formats import sidecar
 from anomalygen.formats.pcd import ENCODINGS, format_rows, read_pcd, write_pcd
-from anomalygen.shards import MANIFEST, SCHEMA_VERSION, SHARD_DIR, Sample, count_samples, open_dataset, shard_path, write_manifest, write_shard
+from anomalygen.formats.staging import check_target, staged_folder
+from anomalygen.recipe import NAME_TEXT, is_name
+from anomalygen.shards import SCHEMA_VERSION, SHARD_DIR, Dataset, Sample, count_samples, open_dataset, shard_path, write_manifest, write_shard
 
 NORMAL = "normal"
 
@@ -68,6 +74,13 @@ def id_token(kind: str, split: str) -> str:
     return {**_TOKEN_OF_KIND, **_operator_tokens()}.get(kind, kind)
 
 
+def check_sample_id(sample_id: str, where) -> None:
+    """Refuse an id that is not three names by the recipe rule: ids become paths under DEST/OUT."""
+    parts = sample_id.split("/")
+    if len(parts) != 3 or not all(is_name(p) for p in parts):
+        raise ValueError(f"{where}: sample id {sample_id!r} is not <class>/<split>/<name>, each {NAME_TEXT}")
+
+
 def split_sample_id(sample_id: str) -> tuple[str, str, str, int]:
     """``vase3/test/bulge2`` -> (``vase3``, ``test``, ``bulge``, 2)."""
     class_name, split, name = sample_id.split("/")
@@ -97,11 +110,22 @@ class FolderLayout:
 
 # ------------------------------------------------------------------------------------ export
 
+def open_source(src_dir) -> Dataset:
+    """The shards to export, every sample id checked before anything is written."""
+    dataset = open_dataset(src_dir)
+    if len(dataset) == 0:
+        raise ValueError(f"{src_dir}: no samples to export (no shards under {Path(src_dir) / SHARD_DIR})")
+    for shard in dataset.shards:
+        for sample_id in shard.sample_ids:
+            check_sample_id(sample_id, shard.path)
+    return dataset
+
+
 def prepare_dest(dest: Path, overwrite: bool) -> None:
     if dest.exists() and not dest.is_dir():
         raise ValueError(f"{dest}: exists and is not a folder")
     if dest.exists() and any(dest.iterdir()) and not overwrite:
-        raise ValueError(f"{dest}: folder is not empty (pass overwrite=True to write into it)")
+        raise ValueError(f"{dest}: folder is not empty (pass --overwrite to write into it)")
     dest.mkdir(parents=True, exist_ok=True)
 
 
@@ -131,13 +155,12 @@ def export_folder(src_dir, dest, layout: FolderLayout, *, encoding: str = "ascii
     """
     if encoding not in ENCODINGS:
         raise ValueError(f"unknown PCD encoding {encoding!r}; use one of {', '.join(ENCODINGS)}")
-    dataset = open_dataset(src_dir)
-    if len(dataset) == 0:
-        raise ValueError(f"{src_dir}: no samples to export (no shards under {Path(src_dir) / SHARD_DIR})")
+    dataset = open_source(src_dir)
     dest = Path(dest)
     prepare_dest(dest, overwrite)
     summary = {"format": layout.name, "dest": str(dest), "samples": 0, "anomalous": 0, "gt_files": 0,
                "meshes": 0, "points": 0, "classes": []}
+    entries = {}
     for sample in dataset:
         class_name, split, token, index = split_sample_id(sample.sample_id)
         stem = layout.file_stem(class_name, split, token, index)
@@ -146,6 +169,7 @@ def export_folder(src_dir, dest, layout: FolderLayout, *, encoding: str = "ascii
         if normals:
             fields.update(normal_x=sample.normals[:, 0], normal_y=sample.normals[:, 1], normal_z=sample.normals[:, 2])
         write_pcd(folder / f"{stem}.pcd", {k: np.asarray(v, np.float32) for k, v in fields.items()}, encoding)
+        entries[sample.sample_id] = sidecar.entry(sample, f"{class_name}/{split}/{stem}.pcd")
         if sample.object_label:
             write_gt(dest / class_name / layout.gt_dir / f"{stem}.txt", sample.points, sample.labels, layout.gt_delimiter)
             summary["gt_files"] += 1
@@ -157,6 +181,7 @@ def export_folder(src_dir, dest, layout: FolderLayout, *, encoding: str = "ascii
         summary["points"] += len(sample.points)
         if class_name not in summary["classes"]:
             summary["classes"].append(class_name)
+    sidecar.write(dest, layout.name, entries)
     return summary
 
 
@@ -250,10 +275,10 @@ def parse_stem(stem: str, class_name: str) -> tuple[str, int | None]:
     for pattern, token_group, index_group in ((r"(\d+)_([A-Za-z][\w\-]*)", 2, 1),
                                               (r"(?:.*_)?([A-Za-z]+)(\d+)", 1, 2),
                                               (r"([A-Za-z][\w\-]*?)_(\d+)", 1, 2)):
-        m = re.fullmatch(pattern, rest)
+        m = re.fullmatch(pattern, rest, re.ASCII)    # ASCII: tokens become sample ids (names)
         if m:
             return m.group(token_group).lower(), int(m.group(index_group))
-    return re.sub(r"\W", "_", rest).lower() or "sample", None
+    return re.sub(r"\W", "_", rest, flags=re.ASCII).lower() or "sample", None
 
 
 def _has_samples(folder: Path) -> bool:
@@ -290,13 +315,35 @@ class _Entry:
     gt: Path | None
 
 
+def shown(path: Path) -> str:
+    """A path printable as text even when its name is no valid UTF-8 (bytes as escapes)."""
+    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _files(folder: Path, pattern: str) -> dict[str, Path]:
+    """stem -> file; a name that is no UTF-8 could not be recorded in shards or the manifest."""
+    files = sorted(folder.glob(pattern))
+    for path in files:
+        try:
+            path.name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"{shown(path)}: file name is not valid UTF-8; rename the file") from None
+    return {p.stem: p for p in files}
+
+
+def _class_name(class_dir: Path) -> str:
+    if not is_name(class_dir.name):
+        raise ValueError(f"{shown(class_dir)}: class folder name {class_dir.name!r} is not {NAME_TEXT}")
+    return class_dir.name
+
+
 def _entries(class_dir: Path) -> list[_Entry]:
     gt_dir = _gt_folder(class_dir)
-    gts = {p.stem: p for p in sorted(gt_dir.glob("*.txt"))} if gt_dir else {}
+    gts = _files(gt_dir, "*.txt") if gt_dir else {}
     entries = []
     for split in ("train", "test"):
         folder = class_dir / split
-        pcds = {p.stem: p for p in sorted(folder.glob("*.pcd"))} if folder.is_dir() else {}
+        pcds = _files(folder, "*.pcd") if folder.is_dir() else {}
         stems = sorted(pcds) + (sorted(set(gts) - set(pcds)) if split == "test" else [])
         for stem in stems:
             token, index = parse_stem(stem, class_dir.name)
@@ -336,6 +383,10 @@ def _read_sample(sample_id: str, entry: _Entry, normals: str, points: str, toler
         record["dropped_nan_points"] = int((~keep).sum())
     labels = np.zeros(0 if xyz is None else len(xyz), np.uint8)
     use_gt_points = gt is not None and (xyz is None or points == "gt")
+    if gt is not None and not use_gt_points and points == "auto" and len(gt) != len(xyz):
+        # neither file can be trusted: taking either would lose points or labels in silence
+        raise ValueError(f"{entry.gt.name} has {len(gt)} rows for the {len(xyz)} points of {entry.pcd.name} "
+                         "(--points gt takes the cloud from the GT, --points pcd keeps the pcd's)")
     if gt is not None and not use_gt_points:
         match = match_gt(xyz, gt, tolerance)
         record.update(gt_exact_order=match.exact, unmatched_points=match.unmatched_points,
@@ -373,9 +424,12 @@ def import_folder(src, out_dir, layout: FolderLayout, *, normals: str = "estimat
     """Read a downloaded release folder into shards + manifest under ``out_dir``; returns a summary.
 
     ``normals``: ``estimate`` (kNN PCA, away from the centroid) or ``zeros`` where the pcd has
-    no normal fields; ``points``: ``auto`` (pcd, unless its GT is another point set), ``pcd``
-    or ``gt`` (the cloud of anomalous samples taken from the GT rows); ``tolerance``: GT
-    matching distance relative to the cloud's bounding-box diagonal.
+    no normal fields; ``points``: ``auto`` (pcd, unless its GT is another point set of the same
+    size; a GT with another row count is a failure), ``pcd`` or ``gt`` (the cloud of anomalous
+    samples taken from the GT rows); ``tolerance``: GT matching distance relative to the
+    cloud's bounding-box diagonal. A folder exported by anomalygen has ``anomalygen.json``,
+    whose ids, params, seeds, types and anomaly indices are restored. Everything is written to
+    a folder beside ``out_dir`` that replaces it at the end (``overwrite``: replace a dataset).
     """
     import h5py
     import scipy
@@ -388,58 +442,85 @@ def import_folder(src, out_dir, layout: FolderLayout, *, normals: str = "estimat
     src, out_dir = Path(src), Path(out_dir)
     if not src.is_dir():
         raise FileNotFoundError(f"{src}: no such folder")
-    if ((out_dir / MANIFEST).exists() or (out_dir / SHARD_DIR).exists()) and not overwrite:
-        raise ValueError(f"{out_dir}: already holds a dataset (pass overwrite=True to replace it)")
+    check_target(out_dir, overwrite)
+    src = src.resolve()                  # "." has no name; its real name is the class's
     class_dirs = _class_dirs(src)
     if not class_dirs:
         raise ValueError(f"{src}: no class folder with train/ or test/ found ({layout.name} layout expected)")
+    exported = sidecar.read(src)
+    # every name is checked before anything is written
+    plans = [(class_dir, _identified(_class_name(class_dir), _entries(class_dir), exported)) for class_dir in class_dirs]
     manifest = {
         "schema_version": SCHEMA_VERSION,
-        "source": {"format": layout.name, "path": str(src.resolve())},
+        "source": {"format": layout.name, "path": str(src)},
         "versions": {"anomalygen": __version__, "python": platform.python_version(), "numpy": np.__version__,
                      "scipy": scipy.__version__, "trimesh": trimesh.__version__, "h5py": h5py.__version__},
         "shards": {}, "samples": {}, "failed": {},
     }
-    unmatched = 0
-    for class_dir in class_dirs:
-        class_name = class_dir.name
-        entries = _entries(class_dir)
-        ids = _assign_ids(class_name, entries)
-        by_split: dict[str, list[Sample]] = {}
-        records: dict[str, dict] = {}
-        for sample_id, entry in sorted(zip(ids, entries), key=lambda pair: _order(pair[0])):
-            try:
-                sample, record = _read_sample(sample_id, entry, normals, points, tolerance, meshes)
-            except (ValueError, OSError) as error:
-                manifest["failed"][sample_id] = f"{type(error).__name__}: {error}"
-                continue
-            if entry.kind != NORMAL and entry.gt is None:
-                record["missing_gt"] = True
-            unmatched += record.get("unmatched_points", 0) if record["cloud"] == "pcd" else 0
-            by_split.setdefault(entry.split, []).append(sample)
-            records[sample_id] = record
-        for split, samples in by_split.items():
-            for k, start in enumerate(range(0, len(samples), shard_size)):
-                shard_id = f"{class_name}/{split}-{k:04d}"
-                chunk = samples[start : start + shard_size]
-                attrs = {"anomalygen_version": __version__, "recipe_name": f"import:{layout.name}",
-                         "recipe_digest": "", "class_name": class_name, "split": split, "shard_id": shard_id,
-                         "source_path": str(class_dir.resolve())}
-                write_shard(shard_path(out_dir, shard_id), chunk, attrs)
-                manifest["shards"][shard_id] = {"samples": len(chunk), "failed": 0, "planned": len(chunk)}
-                for s in chunk:
-                    manifest["samples"][s.sample_id] = {
-                        "shard": shard_id, "kind": s.kind, "types": s.types, "points": len(s.points),
-                        "anomalous_fraction": round(s.anomalous_fraction, 6), "checksum": s.checksum,
-                        "import": records[s.sample_id]}
-    manifest["counts"] = count_samples(manifest["samples"])
-    write_manifest(out_dir, manifest)
-    entries = manifest["samples"].values()
-    return {"format": layout.name, "out_dir": str(out_dir), "classes": len(class_dirs), "samples": len(manifest["samples"]),
-            "failed": len(manifest["failed"]), "anomalous": sum(1 for e in entries if e["types"]),
-            "missing_gt": sum(1 for e in entries if e["import"].get("missing_gt")),
-            "cloud_from_gt": sum(1 for e in entries if e["import"]["cloud"] == "gt"),
-            "unmatched_points": unmatched}
+    with staged_folder(out_dir, overwrite) as stage:
+        for class_dir, triples in plans:
+            by_split, records = _read_class(triples, manifest["failed"], normals, points, tolerance, meshes)
+            for split, samples in by_split.items():
+                for k, start in enumerate(range(0, len(samples), shard_size)):
+                    shard_id = f"{class_dir.name}/{split}-{k:04d}"
+                    chunk = samples[start : start + shard_size]
+                    attrs = {"anomalygen_version": __version__, "recipe_name": f"import:{layout.name}",
+                             "recipe_digest": "", "class_name": class_dir.name, "split": split, "shard_id": shard_id,
+                             "source_path": str(class_dir)}
+                    write_shard(shard_path(stage, shard_id), chunk, attrs)
+                    manifest["shards"][shard_id] = {"samples": len(chunk), "failed": 0, "planned": len(chunk)}
+                    for s in chunk:
+                        manifest["samples"][s.sample_id] = {
+                            "shard": shard_id, "kind": s.kind, "types": s.types, "points": len(s.points),
+                            "anomalous_fraction": round(s.anomalous_fraction, 6), "checksum": s.checksum,
+                            "import": records[s.sample_id]}
+        manifest["counts"] = count_samples(manifest["samples"])
+        write_manifest(stage, manifest)
+    records = [e["import"] for e in manifest["samples"].values()]
+    return {"format": layout.name, "out_dir": str(out_dir), "classes": len(class_dirs), "samples": len(records),
+            "failed": len(manifest["failed"]), "failures": manifest["failed"],
+            "anomalous": sum(1 for e in manifest["samples"].values() if e["types"]),
+            "missing_gt": sum(1 for r in records if r.get("missing_gt")),
+            "cloud_from_gt": sum(1 for r in records if r["cloud"] == "gt"),
+            "unmatched_points": sum(r.get("unmatched_points", 0) for r in records if r["cloud"] == "pcd"),
+            "restored": sum(1 for r in records if "exact" in r), "restored_exactly": sum(1 for r in records if r.get("exact"))}
+
+
+def _read_class(triples, failed: dict, normals: str, points: str, tolerance: float,
+                meshes: bool) -> tuple[dict[str, list[Sample]], dict[str, dict]]:
+    """One class's samples by split and their import records; a sample that cannot be read goes
+    to ``failed`` with the reason, and the others are still imported."""
+    by_split: dict[str, list[Sample]] = {}
+    records: dict[str, dict] = {}
+    for sample_id, entry, known in triples:
+        try:
+            sample, record = _read_sample(sample_id, entry, normals, points, tolerance, meshes)
+            if known is not None:
+                sample = sidecar.restore(sample, sample_id, known)
+                record["exact"] = sample.checksum == known["checksum"]
+        except (ValueError, OSError) as error:
+            failed[sample_id] = f"{type(error).__name__}: {error}"
+            continue
+        if entry.kind != NORMAL and entry.gt is None:
+            record["missing_gt"] = True
+        by_split.setdefault(entry.split, []).append(sample)
+        records[sample_id] = record
+    return by_split, records
+
+
+def _identified(class_name: str, entries: list[_Entry], exported: dict) -> list[tuple[str, _Entry, dict | None]]:
+    """(sample id, entry, sidecar entry or None) in shard order. The sidecar's id wins where it
+    names the file (checked like any id, and of this class and split); else the file name's."""
+    triples = []
+    for sample_id, entry in zip(_assign_ids(class_name, entries), entries):
+        sample_id, known = exported.get(entry.pcd.resolve() if entry.pcd else None, (sample_id, None))
+        check_sample_id(sample_id, sidecar.FILE if known else shown(entry.pcd or entry.gt))
+        if sample_id.split("/")[:2] != [class_name, entry.split]:
+            raise ValueError(f"{sidecar.FILE}: sample {sample_id} is filed as {shown(entry.pcd)}")
+        triples.append((sample_id, entry, known))
+    if len({t[0] for t in triples}) != len(triples):
+        raise ValueError(f"{sidecar.FILE}: names one sample id for two files of class {class_name}")
+    return sorted(triples, key=lambda t: _order(t[0]))
 
 
 def _order(sample_id: str) -> tuple:

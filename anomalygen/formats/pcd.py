@@ -155,6 +155,8 @@ def _normalise_header(h: dict, path: Path) -> dict:
             raise ValueError(f"{path}: unsupported TYPE {t} with SIZE {s}")
     if encoding not in ENCODINGS:
         raise ValueError(f"{path}: unknown DATA encoding {encoding!r}")
+    if points != width * height:
+        raise ValueError(f"{path}: POINTS {points} but WIDTH {width} x HEIGHT {height} = {width * height}")
     return {"version": h.get("version", [""])[0], "fields": fields, "size": size, "type": types,
             "count": count, "width": width, "height": height, "viewpoint": viewpoint,
             "points": points, "data": encoding}
@@ -202,8 +204,8 @@ def _select(records: np.ndarray, names: list[str]) -> np.ndarray:
 
 def _decode_binary(body: memoryview, dtype: np.dtype, n: int) -> np.ndarray:
     need = n * dtype.itemsize
-    if len(body) < need:
-        raise ValueError(f"binary data holds {len(body)} bytes, {n} points need {need}")
+    if len(body) != need:   # more bytes than POINTS need: the header undercounts, do not truncate
+        raise ValueError(f"binary data holds {len(body)} bytes, the {n} points of the header need {need}")
     return np.frombuffer(body, dtype, count=n).copy()
 
 
@@ -230,10 +232,13 @@ def _decode_compressed(body: memoryview, dtype: np.dtype, n: int) -> np.ndarray:
 def _decode_ascii(body: memoryview, dtype: np.dtype, n: int) -> np.ndarray:
     if n == 0:
         return np.empty(0, dtype)
-    try:  # numpy's C parser, each column by its own type (uint64 stays exact)
-        records = np.loadtxt(io.BytesIO(body), dtype=dtype, ndmin=1, max_rows=n, comments=None)
+    try:  # numpy's C parser, each column by its own type (uint64 stays exact); one row more
+        # than POINTS so that a header that undercounts is caught, not silently truncated
+        records = np.loadtxt(io.BytesIO(body), dtype=dtype, ndmin=1, max_rows=n + 1, comments=None)
     except ValueError:  # e.g. "3.0" in an integer field, or points wrapped over lines
         records = _decode_ascii_tokens(body, dtype, n)
+    if len(records) > n:
+        raise ValueError(f"ascii data holds more points than the {n} the header says")
     if len(records) < n:
         raise ValueError(f"ascii data holds {len(records)} points, the header says {n}")
     return records
@@ -244,7 +249,7 @@ def _decode_ascii_tokens(body: memoryview, dtype: np.dtype, n: int) -> np.ndarra
     columns = [(name, dtype[name].base, int(np.prod(dtype[name].shape))) for name in dtype.names]
     width = sum(c for _, _, c in columns)
     tokens = bytes(body).split()
-    if len(tokens) < n * width:
+    if len(tokens) != n * width:
         raise ValueError(f"ascii data holds {len(tokens)} values, {n} points of {width} need {n * width}")
     table = np.array(tokens[: n * width], dtype=bytes).reshape(n, width)
     records = np.empty(n, dtype)

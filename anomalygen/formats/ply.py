@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from anomalygen.shards import Sample, open_dataset
+from anomalygen.shards import Sample
 
 VERTEX = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("nx", "<f4"), ("ny", "<f4"), ("nz", "<f4"),
                    ("label", "u1"), ("anomaly_index", "u1")])
@@ -61,17 +61,16 @@ def read_ply(path: Path) -> np.ndarray:
 
 def export(src_dir, dest, *, overwrite: bool = False) -> dict:
     """Shards -> ``<cls>/<split>/<token><index>.ply`` under ``dest``; returns a summary."""
-    from anomalygen.formats.folders import prepare_dest
+    from anomalygen.formats.folders import open_source, prepare_dest
 
-    dataset = open_dataset(src_dir)
-    if len(dataset) == 0:
-        raise ValueError(f"{src_dir}: no samples to export")
+    dataset = open_source(src_dir)
     dest = Path(dest)
     prepare_dest(dest, overwrite)
-    summary = {"format": "ply", "dest": str(dest), "samples": 0, "points": 0, "classes": []}
+    summary = {"format": "ply", "dest": str(dest), "samples": 0, "anomalous": 0, "points": 0, "classes": []}
     for sample in dataset:
-        write_ply(dest / f"{sample.sample_id}.ply", sample)
+        write_ply(dest / f"{sample.sample_id}.ply", sample)   # the id was checked to be three names
         summary["samples"] += 1
+        summary["anomalous"] += sample.object_label
         summary["points"] += len(sample.points)
         if sample.class_name not in summary["classes"]:
             summary["classes"].append(sample.class_name)
