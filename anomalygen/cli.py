@@ -15,6 +15,7 @@ from click.core import ParameterSource
 
 from anomalygen import __version__
 from anomalygen.execute import Execution, ExecutionUnavailable
+from anomalygen.formats import EXPORT_FORMATS, GT_DELIMITERS, IMPORT_FORMATS, LAYOUTS
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -253,28 +254,44 @@ def inspect(out_dir: Path) -> None:
 
 @main.command("export")
 @click.argument("src_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["anomaly-shapenet", "real3d-ad", "ply"]), required=True,
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), required=True,
               help="Layout to write: Anomaly-ShapeNet's or Real3D-AD's release folders, or one PLY per sample.")
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--layout", type=click.Choice(LAYOUTS), default="v1", show_default=True,
+              help="anomaly-shapenet: the first release's class folders (v1), or the second release's "
+                   "Anomaly-ShapeNet-v2/dataset/{pcd,obj} trees with template meshes (v2).")
+@click.option("--gt-delimiter", type=click.Choice(list(GT_DELIMITERS)), default="comma", show_default=True,
+              help="anomaly-shapenet: between GT columns; comma as released, space for PASDF.")
+@click.option("--ply-templates", is_flag=True, help="real3d-ad: also write Real3D-AD-PLY/<cls>/*template*.ply (PO3AD).")
 @click.option("--encoding", type=click.Choice(["ascii", "binary", "binary_compressed"]), default="ascii",
               show_default=True, help="PCD encoding (the releases use ascii).")
 @click.option("--normals", is_flag=True, help="Also write normal_x/y/z fields into the PCD files.")
-@click.option("--no-meshes", is_flag=True, help="Do not write the edited meshes as OBJ even if the run kept them.")
+@click.option("--no-meshes", is_flag=True, help="Write no meshes, not even those the run kept or --layout v2 wants.")
+@click.option("--recipe", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The recipe that made SRC_DIR: regenerates the meshes it did not keep (checked by checksum).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Prepared-mesh cache for --recipe (default: $ANOMALYGEN_CACHE or ~/.cache/anomalygen).")
 @click.option("--overwrite", is_flag=True, help="Write into DEST even if it is not empty.")
-def export_command(src_dir: Path, fmt: str, dest: Path, encoding: str, normals: bool, no_meshes: bool, overwrite: bool) -> None:
+@click.pass_context
+def export_command(ctx: click.Context, src_dir: Path, fmt: str, dest: Path, no_meshes: bool, **given) -> None:
     """Write the generated folder SRC_DIR to DEST in another layout, for existing loaders."""
-    from anomalygen.formats import export_dataset
+    from anomalygen.formats import EXPORT_OPTIONS, export_dataset
 
-    options = {"overwrite": overwrite}
-    if fmt != "ply":
-        options.update(encoding=encoding, normals=normals, meshes=not no_meshes)
+    given["meshes"] = not no_meshes
+    flags = {"meshes": "no_meshes"}            # option -> its parameter where the names differ
+    for name in set(given) - set(EXPORT_OPTIONS[fmt]):
+        param = flags.get(name, name)
+        if ctx.get_parameter_source(param) == ParameterSource.COMMANDLINE:
+            raise ValueError(f"--{param.replace('_', '-')} does not apply to --format {fmt}")
+    options = {name: value for name, value in given.items() if name in EXPORT_OPTIONS[fmt]}
     summary = export_dataset(src_dir, fmt, dest, **options)
-    click.echo(f"{dest}: {summary['samples']} samples ({summary['anomalous']} anomalous) as {fmt}")
+    meshes = f", {summary['meshes']} meshes" if summary.get("meshes") else ""
+    click.echo(f"{dest}: {summary['samples']} samples ({summary['anomalous']} anomalous){meshes} as {fmt}")
 
 
 @main.command("import")
 @click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["anomaly-shapenet", "real3d-ad"]), required=True,
+@click.option("--format", "fmt", type=click.Choice(IMPORT_FORMATS), required=True,
               help="Layout of SRC: a downloaded Anomaly-ShapeNet or Real3D-AD folder.")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--normals", type=click.Choice(["estimate", "zeros"]), default="estimate", show_default=True,

@@ -104,7 +104,10 @@ def test_anomaly_shapenet_names_and_what_public_loaders_read(shards, tmp_path):
     names = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.*"))
     assert "vase3/train/vase3_template1.pcd" in names and "vase3/test/vase3_positive0.pcd" in names
     assert "vase3/test/vase3_crak0.pcd" in names and "vase3/GT/vase3_crak0.txt" in names
-    assert "cup0/test/cup0_hole0.obj" in names and not any("positive" in n for n in names if "/GT/" in n)
+    assert not any("positive" in n for n in names if "/GT/" in n)
+    # meshes lie in their own tree, never beside the clouds (loaders read every file in train/)
+    assert "obj/cup0/cup0_hole0.obj" in names and "obj/cup0/cup0_template0.obj" in names
+    assert not [n for n in names if n.endswith(".obj") and not n.startswith("obj/")]
     for class_name in ("vase3", "cup0"):
         assert len(list((tmp_path / class_name / "train").glob("*template*.pcd"))) == (2 if class_name == "vase3" else 1)
         for pcd in sorted((tmp_path / class_name / "test").glob("*.pcd")):
@@ -129,8 +132,12 @@ def test_real3d_ad_names_and_loader_view(shards, tmp_path):
     src, original = shards
     export_dataset(src, "real3d-ad", tmp_path)
     test_files = sorted(p.name for p in (tmp_path / "vase3" / "test").glob("*.pcd"))
-    assert test_files == ["0_bulge.pcd", "0_crak.pcd", "0_good.pcd", "0_sink.pcd", "1_bulge.pcd", "1_good.pcd"]
-    assert sorted(p.name for p in (tmp_path / "vase3" / "train").glob("*template*.pcd")) == ["0_template.pcd", "1_template.pcd"]
+    # numbered uniquely within the class, as the release is
+    assert sorted(name.split("_", 1)[1] for name in test_files) == ["bulge.pcd", "bulge.pcd", "crak.pcd", "good.pcd",
+                                                                     "good.pcd", "sink.pcd"]
+    templates = sorted(p.name for p in (tmp_path / "vase3" / "train").glob("*template*.pcd"))
+    assert len(templates) == 2 and all(name.endswith("_template.pcd") for name in templates)
+    assert sorted(int(name.split("_")[0]) for name in test_files + templates) == list(range(8))
     assert not any("temp" in name for name in test_files)
     for name in test_files:
         if "good" in name:
@@ -139,7 +146,8 @@ def test_real3d_ad_names_and_loader_view(shards, tmp_path):
         gt = np.genfromtxt(tmp_path / "vase3" / "gt" / name.replace(".pcd", ".txt"), delimiter=" ")
         np.testing.assert_array_equal(gt[:, :3].astype(np.float32), read_pcd(tmp_path / "vase3" / "test" / name).xyz)
     sample = original["vase3/test/concavity0"]
-    gt = np.genfromtxt(tmp_path / "vase3" / "gt" / "0_sink.txt", delimiter=" ")
+    sink = next(name for name in test_files if name.endswith("_sink.pcd"))
+    gt = np.genfromtxt(tmp_path / "vase3" / "gt" / sink.replace(".pcd", ".txt"), delimiter=" ")
     np.testing.assert_array_equal(gt[:, 3], sample.labels)
 
 

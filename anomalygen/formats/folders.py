@@ -1,20 +1,16 @@
-"""The field's per-class folder layouts, both ways, shared by Anomaly-ShapeNet and Real3D-AD.
+"""The field's per-class folder layouts, shared by Anomaly-ShapeNet and Real3D-AD: naming, and import.
 
 Both releases are ``<cls>/train/*.pcd``, ``<cls>/test/*.pcd`` and a ground-truth folder of
 one txt per anomalous test sample with an ``x y z label`` row per point. They differ only in
-what a :class:`FolderLayout` holds: file stems, the name of the GT folder, its delimiter and
-the tokens for normal test samples and some anomaly types.
+what a :class:`FolderLayout` holds: file stems, the name of the GT folder, its delimiter, the
+tokens for normal test samples and some anomaly types, and how files are numbered. Export is
+:mod:`~anomalygen.formats.folder_export`.
 
-Export writes every sample of a shard folder; an anomalous sample's GT rows are its pcd's
-points in the same order, printed with the same 9 significant digits (float32 round-trips),
-so loaders that read points from the GT txt and loaders that read the pcd agree. What the
-layout cannot hold goes to ``anomalygen.json`` (:mod:`~anomalygen.formats.sidecar`).
-
-Import reads a downloaded release into shards. GT rows are matched to pcd points by nearest
-neighbour (they are not always in pcd order and may be printed with fewer digits); where the
-GT does not describe the pcd's points at all (but has as many rows), the GT points become the
-cloud. Sample ids and class names become paths, so both ways they must be names by the
-recipe rule (:func:`anomalygen.recipe.is_name`).
+Import reads a downloaded release (or an export) into shards. GT rows are matched to pcd
+points by nearest neighbour (they are not always in pcd order and may be printed with fewer
+digits); where the GT does not describe the pcd's points at all (but has as many rows), the GT
+points become the cloud. Sample ids and class names become paths, so both ways they must be
+names by the recipe rule (:func:`anomalygen.recipe.is_name`).
 """
 
 from __future__ import annotations
@@ -30,10 +26,11 @@ import numpy as np
 
 from anomalygen import __version__
 from anomalygen.formats import sidecar
-from anomalygen.formats.pcd import ENCODINGS, format_rows, read_pcd, write_pcd
+from anomalygen.formats.pcd import read_pcd
 from anomalygen.formats.staging import check_target, staged_folder
+from anomalygen.formats.trees import mesh_file
 from anomalygen.recipe import NAME_TEXT, is_name
-from anomalygen.shards import SCHEMA_VERSION, SHARD_DIR, Dataset, Sample, count_samples, open_dataset, shard_path, write_manifest, write_shard
+from anomalygen.shards import SCHEMA_VERSION, Sample, count_samples, shard_path, write_manifest, write_shard
 
 NORMAL = "normal"
 
@@ -100,89 +97,13 @@ class FolderLayout:
     gt_delimiter: str              # between the columns of a GT row
     normal_test_token: str         # token of normal test files
     export_tokens: dict = field(default_factory=dict)   # id token -> file token where they differ
+    numbered_per_class: bool = False   # export numbers a class's files 0, 1, ... across splits and kinds
 
     def file_stem(self, class_name: str, split: str, token: str, index: int) -> str:
         if token == "positive" and split == "test":
             token = self.normal_test_token
         token = self.export_tokens.get(token, token)
         return self.stem.format(cls=class_name, token=token, index=index)
-
-
-# ------------------------------------------------------------------------------------ export
-
-def open_source(src_dir) -> Dataset:
-    """The shards to export, every sample id checked before anything is written."""
-    dataset = open_dataset(src_dir)
-    if len(dataset) == 0:
-        raise ValueError(f"{src_dir}: no samples to export (no shards under {Path(src_dir) / SHARD_DIR})")
-    for shard in dataset.shards:
-        for sample_id in shard.sample_ids:
-            check_sample_id(sample_id, shard.path)
-    return dataset
-
-
-def prepare_dest(dest: Path, overwrite: bool) -> None:
-    if dest.exists() and not dest.is_dir():
-        raise ValueError(f"{dest}: exists and is not a folder")
-    if dest.exists() and any(dest.iterdir()) and not overwrite:
-        raise ValueError(f"{dest}: folder is not empty (pass --overwrite to write into it)")
-    dest.mkdir(parents=True, exist_ok=True)
-
-
-def write_gt(path: Path, points: np.ndarray, labels: np.ndarray, delimiter: str) -> None:
-    """One ``x<d>y<d>z<d>label`` row per point, coordinates printed so float32 round-trips."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    points = np.asarray(points, np.float32)
-    columns = [points[:, k].tolist() for k in range(3)] + [np.asarray(labels, np.int64).tolist()]
-    path.write_text(format_rows(delimiter.join(["%.9g"] * 3 + ["%d"]), columns))
-
-
-def mesh_to_obj(mesh_ply: bytes) -> str:
-    """A PLY mesh (bytes) as OBJ text."""
-    import trimesh
-
-    mesh = trimesh.load(io.BytesIO(mesh_ply), file_type="ply", process=False, force="mesh")
-    return trimesh.exchange.obj.export_obj(mesh, include_normals=False, include_color=False, include_texture=False)
-
-
-def export_folder(src_dir, dest, layout: FolderLayout, *, encoding: str = "ascii", normals: bool = False,
-                  meshes: bool = True, overwrite: bool = False) -> dict:
-    """Write the shards under ``src_dir`` as ``layout``'s folders under ``dest``; returns a summary.
-
-    ``encoding``: PCD DATA (ascii like the releases, binary or binary_compressed);
-    ``normals``: also write normal_x/y/z fields (the releases have x y z only);
-    ``meshes``: write the edited mesh as ``<stem>.obj`` beside the pcd when the shards kept it.
-    """
-    if encoding not in ENCODINGS:
-        raise ValueError(f"unknown PCD encoding {encoding!r}; use one of {', '.join(ENCODINGS)}")
-    dataset = open_source(src_dir)
-    dest = Path(dest)
-    prepare_dest(dest, overwrite)
-    summary = {"format": layout.name, "dest": str(dest), "samples": 0, "anomalous": 0, "gt_files": 0,
-               "meshes": 0, "points": 0, "classes": []}
-    entries = {}
-    for sample in dataset:
-        class_name, split, token, index = split_sample_id(sample.sample_id)
-        stem = layout.file_stem(class_name, split, token, index)
-        folder = dest / class_name / split
-        fields = {"x": sample.points[:, 0], "y": sample.points[:, 1], "z": sample.points[:, 2]}
-        if normals:
-            fields.update(normal_x=sample.normals[:, 0], normal_y=sample.normals[:, 1], normal_z=sample.normals[:, 2])
-        write_pcd(folder / f"{stem}.pcd", {k: np.asarray(v, np.float32) for k, v in fields.items()}, encoding)
-        entries[sample.sample_id] = sidecar.entry(sample, f"{class_name}/{split}/{stem}.pcd")
-        if sample.object_label:
-            write_gt(dest / class_name / layout.gt_dir / f"{stem}.txt", sample.points, sample.labels, layout.gt_delimiter)
-            summary["gt_files"] += 1
-            summary["anomalous"] += 1
-        if meshes and sample.mesh_ply:
-            (folder / f"{stem}.obj").write_text(mesh_to_obj(sample.mesh_ply))
-            summary["meshes"] += 1
-        summary["samples"] += 1
-        summary["points"] += len(sample.points)
-        if class_name not in summary["classes"]:
-            summary["classes"].append(class_name)
-    sidecar.write(dest, layout.name, entries)
-    return summary
 
 
 # ------------------------------------------------------------------------------------ import
@@ -285,9 +206,16 @@ def _has_samples(folder: Path) -> bool:
     return any(any((folder / split).glob("*.pcd")) for split in ("train", "test") if (folder / split).is_dir())
 
 
+# deepest class folder searched below SRC: the v2 release's Anomaly-ShapeNet-v2/dataset/pcd/<cls>
+# from two folders above Anomaly-ShapeNet-v2
+MAX_DEPTH = 5
+
+
 def _class_dirs(src: Path) -> list[Path]:
-    """Class folders (src itself or below it, at most 3 levels) with pcds in train/ or test/."""
-    for depth in range(4):
+    """Class folders (src itself or below it, at most MAX_DEPTH levels) with pcds in train/ or
+    test/; the shallowest level that has any (the v2 release's dataset/pcd and dataset/new_pcd
+    are one level)."""
+    for depth in range(MAX_DEPTH + 1):
         found = [f for f in (sorted(src.glob("/".join(["*"] * depth))) if depth else [src])
                  if f.is_dir() and _has_samples(f)]
         if found:
@@ -406,8 +334,8 @@ def _read_sample(sample_id: str, entry: _Entry, normals: str, points: str, toler
     else:
         vectors, record["normals"] = np.zeros_like(xyz), "zeros"
     mesh_ply = None
-    obj = entry.pcd.with_suffix(".obj") if entry.pcd else None
-    if meshes and obj is not None and obj.is_file():
+    obj = mesh_file(entry.pcd) if meshes and entry.pcd else None
+    if obj is not None:
         import trimesh
 
         mesh_ply = trimesh.load(obj, process=False, force="mesh").export(file_type="ply")
@@ -447,7 +375,8 @@ def import_folder(src, out_dir, layout: FolderLayout, *, normals: str = "estimat
     class_dirs = _class_dirs(src)
     if not class_dirs:
         raise ValueError(f"{src}: no class folder with train/ or test/ found ({layout.name} layout expected)")
-    exported = sidecar.read(src)
+    # an export's sidecar lies beside its class folders
+    exported = {path: known for root in sorted({d.parent for d in class_dirs}) for path, known in sidecar.read(root).items()}
     # every name is checked before anything is written
     plans = [(class_dir, _identified(_class_name(class_dir), _entries(class_dir), exported)) for class_dir in class_dirs]
     manifest = {

@@ -61,7 +61,7 @@ def read_ply(path: Path) -> np.ndarray:
 
 def export(src_dir, dest, *, overwrite: bool = False) -> dict:
     """Shards -> ``<cls>/<split>/<token><index>.ply`` under ``dest``; returns a summary."""
-    from anomalygen.formats.folders import open_source, prepare_dest
+    from anomalygen.formats.folder_export import open_source, prepare_dest
 
     dataset = open_source(src_dir)
     dest = Path(dest)

@@ -1,0 +1,130 @@
+"""Shards -> the field's per-class folder layouts (see :mod:`~anomalygen.formats.folders`).
+
+An anomalous sample's GT rows are its pcd's points in the same order, printed with the same 9
+significant digits (float32 round-trips), so loaders that read points from the GT txt and
+loaders that read the pcd agree. Every export also writes the list files
+(:mod:`~anomalygen.formats.lists`) and ``anomalygen.json`` (:mod:`~anomalygen.formats.sidecar`)
+at the pcd root, and meshes into their own tree (:mod:`~anomalygen.formats.trees`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from anomalygen.formats import lists, sidecar
+from anomalygen.formats.folders import FolderLayout, check_sample_id, split_sample_id
+from anomalygen.formats.meshes import MeshSource, mesh_to_obj
+from anomalygen.formats.pcd import ENCODINGS, format_rows, write_pcd
+from anomalygen.formats.trees import Tree
+from anomalygen.shards import SHARD_DIR, Dataset, Sample, open_dataset
+
+
+def open_source(src_dir) -> Dataset:
+    """The shards to export, every sample id checked before anything is written."""
+    dataset = open_dataset(src_dir)
+    if len(dataset) == 0:
+        raise ValueError(f"{src_dir}: no samples to export (no shards under {Path(src_dir) / SHARD_DIR})")
+    for shard in dataset.shards:
+        for sample_id in shard.sample_ids:
+            check_sample_id(sample_id, shard.path)
+    return dataset
+
+
+def prepare_dest(dest: Path, overwrite: bool) -> None:
+    if dest.exists() and not dest.is_dir():
+        raise ValueError(f"{dest}: exists and is not a folder")
+    if dest.exists() and any(dest.iterdir()) and not overwrite:
+        raise ValueError(f"{dest}: folder is not empty (pass --overwrite to write into it)")
+    dest.mkdir(parents=True, exist_ok=True)
+
+
+def write_gt(path: Path, points: np.ndarray, labels: np.ndarray, delimiter: str) -> None:
+    """One ``x<d>y<d>z<d>label`` row per point, coordinates printed so float32 round-trips."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    points = np.asarray(points, np.float32)
+    columns = [points[:, k].tolist() for k in range(3)] + [np.asarray(labels, np.int64).tolist()]
+    path.write_text(format_rows(delimiter.join(["%.9g"] * 3 + ["%d"]), columns))
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def export_folder(src_dir, dest, layout: FolderLayout, tree: Tree = Tree(), *, encoding: str = "ascii",
+                  normals: bool = False, meshes: bool = True, recipe=None, cache_dir=None,
+                  overwrite: bool = False) -> dict:
+    """Write the shards under ``src_dir`` as ``layout``'s folders arranged as ``tree`` under
+    ``dest``; returns a summary.
+
+    ``encoding``: PCD DATA (ascii like the releases, binary or binary_compressed);
+    ``normals``: also write normal_x/y/z fields (the releases have x y z only);
+    ``meshes``: write each sample's mesh into the mesh tree (kept by the shards, or regenerated
+    from ``recipe``, a recipe file, with prepared meshes cached in ``cache_dir``); a tree that
+    needs meshes (v2) refuses shards without them unless ``recipe`` is given.
+    """
+    if encoding not in ENCODINGS:
+        raise ValueError(f"unknown PCD encoding {encoding!r}; use one of {', '.join(ENCODINGS)}")
+    dataset = open_source(src_dir)
+    if meshes and tree.needs_meshes and recipe is None and not all(s.has_meshes for s in dataset.shards):
+        raise ValueError(f"{src_dir}: the shards kept no meshes, which this layout writes; pass --recipe "
+                         "(the recipe that made them) to regenerate them, or --no-meshes")
+    dest = Path(dest)
+    prepare_dest(dest, overwrite)
+    root = dest / tree.pcd
+    source = MeshSource(recipe, cache_dir)
+    summary = {"format": layout.name, "dest": str(dest), "root": str(root), "samples": 0, "anomalous": 0,
+               "gt_files": 0, "meshes": 0, "points": 0, "classes": []}
+    entries: dict[str, dict] = {}
+    rows: dict[str, list[dict]] = defaultdict(list)
+    numbers: dict[str, int] = defaultdict(int)       # next file number of a class (per-class numbering)
+    templated: set[str] = set()                      # classes whose template mesh is written
+    for sample in dataset:
+        class_name, split, token, index = split_sample_id(sample.sample_id)
+        if layout.numbered_per_class:
+            index = numbers[class_name]
+            numbers[class_name] += 1
+        stem = layout.file_stem(class_name, split, token, index)
+        pcd = f"{class_name}/{split}/{stem}.pcd"
+        fields = {"x": sample.points[:, 0], "y": sample.points[:, 1], "z": sample.points[:, 2]}
+        if normals:
+            fields.update(normal_x=sample.normals[:, 0], normal_y=sample.normals[:, 1], normal_z=sample.normals[:, 2])
+        write_pcd(root / pcd, {k: np.asarray(v, np.float32) for k, v in fields.items()}, encoding)
+        entries[sample.sample_id] = sidecar.entry(sample, pcd)
+        mask = f"{class_name}/{layout.gt_dir}/{stem}.txt" if sample.object_label else None
+        if mask:
+            write_gt(root / mask, sample.points, sample.labels, layout.gt_delimiter)
+            summary["gt_files"] += 1
+            summary["anomalous"] += 1
+        rows[split].append(lists.row(pcd, class_name, mask))
+        obj = _mesh_obj(sample, source, tree) if meshes else None
+        if obj:
+            _write(dest / tree.meshes / class_name / f"{stem}.obj", obj)
+            summary["meshes"] += 1
+            if tree.templates and split == "train" and class_name not in templated:
+                _write(dest / tree.templates / class_name / f"{class_name}.obj", obj)
+                templated.add(class_name)
+        if tree.template_plys and split == "train":
+            from anomalygen.formats.ply import write_ply
+
+            write_ply(dest / tree.template_plys / class_name / f"{stem}.ply", sample)
+        summary["samples"] += 1
+        summary["points"] += len(sample.points)
+        if class_name not in summary["classes"]:
+            summary["classes"].append(class_name)
+    sidecar.write(root, layout.name, entries)
+    lists.write(root, rows)
+    summary["regenerated_meshes"] = source.regenerated
+    return summary
+
+
+def _mesh_obj(sample: Sample, source: MeshSource, tree: Tree) -> str | None:
+    """``sample``'s mesh as OBJ text; None without one, an error where ``tree`` needs it."""
+    mesh_ply = source.mesh(sample)
+    if not mesh_ply and tree.needs_meshes:
+        raise ValueError(f"{sample.sample_id}: the shards kept no mesh of this sample, which this layout "
+                         "writes; pass --recipe to regenerate it, or --no-meshes")
+    return mesh_to_obj(mesh_ply) if mesh_ply else None
