@@ -15,7 +15,7 @@ from click.core import ParameterSource
 
 from anomalygen import __version__
 from anomalygen.execute import Execution, ExecutionUnavailable
-from anomalygen.formats import EXPORT_FORMATS, GT_DELIMITERS, IMPORT_FORMATS, LAYOUTS
+from anomalygen.formats import ENCODINGS, EXPORT_FORMATS, GT_DELIMITERS, IMPORT_FORMATS, LAYOUTS
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -263,7 +263,7 @@ def inspect(out_dir: Path) -> None:
 @click.option("--gt-delimiter", type=click.Choice(list(GT_DELIMITERS)), default="comma", show_default=True,
               help="anomaly-shapenet: between GT columns; comma as released, space for PASDF.")
 @click.option("--ply-templates", is_flag=True, help="real3d-ad: also write Real3D-AD-PLY/<cls>/*template*.ply (PO3AD).")
-@click.option("--encoding", type=click.Choice(["ascii", "binary", "binary_compressed"]), default="ascii",
+@click.option("--encoding", type=click.Choice(ENCODINGS), default="ascii",
               show_default=True, help="PCD encoding (the releases use ascii).")
 @click.option("--normals", is_flag=True, help="Also write normal_x/y/z fields into the PCD files.")
 @click.option("--no-meshes", is_flag=True, help="Write no meshes, not even those the run kept or --layout v2 wants.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 
+from anomalygen.formats.pcd import ENCODINGS
 from anomalygen.formats.trees import LAYOUTS as _TREES
 
 # format -> module with export() / import_()  (imported lazily: pcd readers need no h5py)
@@ -59,5 +60,5 @@ def import_dataset(src, fmt: str, out_dir, **options) -> dict:
     return _module(fmt, IMPORT_FORMATS, "import").import_(src, out_dir, **options)
 
 
-__all__ = ["EXPORT_FORMATS", "EXPORT_OPTIONS", "GT_DELIMITERS", "IMPORT_FORMATS", "LAYOUTS", "export_dataset",
+__all__ = ["ENCODINGS", "EXPORT_FORMATS", "EXPORT_OPTIONS", "GT_DELIMITERS", "IMPORT_FORMATS", "LAYOUTS", "export_dataset",
            "import_dataset"]

@@ -376,7 +376,8 @@ def import_folder(src, out_dir, layout: FolderLayout, *, normals: str = "estimat
     if not class_dirs:
         raise ValueError(f"{src}: no class folder with train/ or test/ found ({layout.name} layout expected)")
     # an export's sidecar lies beside its class folders
-    exported = {path: known for root in sorted({d.parent for d in class_dirs}) for path, known in sidecar.read(root).items()}
+    exported = {path: known for root in sorted({d.parent for d in class_dirs})
+                for path, known in sidecar.read(root).items()}
     # every name is checked before anything is written
     plans = [(class_dir, _identified(_class_name(class_dir), _entries(class_dir), exported)) for class_dir in class_dirs]
     manifest = {

@@ -46,14 +46,15 @@ class MeshSource:
         recipe, jobs = self._plan()
         job = jobs.get(sample.sample_id)
         if job is None:
-            raise ValueError(f"{self.recipe_path}: plans no sample {sample.sample_id}; pass the recipe that made the shards")
+            raise ValueError(f"{self.recipe_path}: plans no sample {sample.sample_id}; "
+                             "pass the recipe that made the shards")
         try:
             again = make_sample(job, recipe, prepared_mesh(recipe, job.class_name, job_cache_dir(self.cache_dir)))
         except SampleFailed as error:
             raise ValueError(f"{self.recipe_path}: regenerating {sample.sample_id} failed ({error})") from None
         if again.checksum != sample.checksum:
-            raise ValueError(f"{self.recipe_path}: regenerated {sample.sample_id} differs from the shard's "
-                             f"(checksum {again.checksum[:12]} != {sample.checksum[:12]}); pass the recipe that made the shards")
+            raise ValueError(f"{self.recipe_path}: regenerated {sample.sample_id} differs from the shard's (checksum "
+                             f"{again.checksum[:12]} != {sample.checksum[:12]}); pass the recipe that made the shards")
         return again.mesh_ply
 
     def _plan(self):
