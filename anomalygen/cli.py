@@ -286,7 +286,8 @@ def export_command(ctx: click.Context, src_dir: Path, fmt: str, dest: Path, no_m
     options = {name: value for name, value in given.items() if name in EXPORT_OPTIONS[fmt]}
     summary = export_dataset(src_dir, fmt, dest, **options)
     meshes = f", {summary['meshes']} meshes" if summary.get("meshes") else ""
-    click.echo(f"{dest}: {summary['samples']} samples ({summary['anomalous']} anomalous){meshes} as {fmt}")
+    where = summary.get("root", str(dest))
+    click.echo(f"{where}: {summary['samples']} samples ({summary['anomalous']} anomalous){meshes} as {fmt}")
 
 
 @main.command("import")

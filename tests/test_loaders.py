@@ -235,7 +235,7 @@ def test_v2_without_meshes_or_with_another_recipe_is_refused(run, tmp_path):
     result = invoke("export", data, "--format", "anomaly-shapenet", tmp_path / "b", "--layout", "v2",
                     "--recipe", tmp_path / "other.yaml", "--cache-dir", cache)
     assert result.exit_code == 2 and "differs from the shard's" in result.stderr, result.output
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "b").exists()
     result = invoke("export", data, "--format", "real3d-ad", tmp_path / "c", "--layout", "v2")
     assert result.exit_code == 2 and "--layout does not apply to --format real3d-ad" in result.stderr
 

@@ -33,12 +33,12 @@ def open_source(src_dir) -> Dataset:
     return dataset
 
 
-def prepare_dest(dest: Path, overwrite: bool) -> None:
+def check_dest(dest: Path, overwrite: bool) -> None:
+    """Refuse a DEST that is a file, or a folder with something in it unless ``overwrite``."""
     if dest.exists() and not dest.is_dir():
         raise ValueError(f"{dest}: exists and is not a folder")
     if dest.exists() and any(dest.iterdir()) and not overwrite:
         raise ValueError(f"{dest}: folder is not empty (pass --overwrite to write into it)")
-    dest.mkdir(parents=True, exist_ok=True)
 
 
 def write_gt(path: Path, points: np.ndarray, labels: np.ndarray, delimiter: str) -> None:
@@ -73,9 +73,12 @@ def export_folder(src_dir, dest, layout: FolderLayout, tree: Tree = Tree(), *, e
         raise ValueError(f"{src_dir}: the shards kept no meshes, which this layout writes; pass --recipe "
                          "(the recipe that made them) to regenerate them, or --no-meshes")
     dest = Path(dest)
-    prepare_dest(dest, overwrite)
-    root = dest / tree.pcd
+    check_dest(dest, overwrite)
     source = MeshSource(recipe, cache_dir)
+    if meshes:
+        source.probe(dataset)
+    root = dest / tree.pcd
+    root.mkdir(parents=True, exist_ok=True)
     summary = {"format": layout.name, "dest": str(dest), "root": str(root), "samples": 0, "anomalous": 0,
                "gt_files": 0, "meshes": 0, "points": 0, "classes": []}
     entries: dict[str, dict] = {}

@@ -12,7 +12,7 @@ import dataclasses
 import io
 from pathlib import Path
 
-from anomalygen.shards import Sample
+from anomalygen.shards import Dataset, Sample
 
 
 def mesh_to_obj(mesh_ply: bytes) -> str:
@@ -32,12 +32,21 @@ class MeshSource:
         self.cache_dir = cache_dir
         self.regenerated = 0
         self._recipe = self._jobs = None
+        self._probed: dict[str, bytes] = {}
 
     def mesh(self, sample: Sample) -> bytes | None:
         if sample.mesh_ply or self.recipe_path is None:
             return sample.mesh_ply
         self.regenerated += 1
-        return self._regenerate(sample)
+        return self._probed.pop(sample.sample_id, None) or self._regenerate(sample)
+
+    def probe(self, dataset: Dataset) -> None:
+        """Regenerate the first sample whose shard kept no mesh, so that a wrong recipe fails
+        before anything is written (its mesh is kept for :meth:`mesh`)."""
+        shard = next((s for s in dataset.shards if not s.has_meshes), None)
+        if self.recipe_path is not None and shard is not None and len(shard):
+            sample = shard.read(0)
+            self._probed[sample.sample_id] = self._regenerate(sample)
 
     def _regenerate(self, sample: Sample) -> bytes:
         from anomalygen.generate import SampleFailed, make_sample

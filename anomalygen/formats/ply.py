@@ -61,11 +61,12 @@ def read_ply(path: Path) -> np.ndarray:
 
 def export(src_dir, dest, *, overwrite: bool = False) -> dict:
     """Shards -> ``<cls>/<split>/<token><index>.ply`` under ``dest``; returns a summary."""
-    from anomalygen.formats.folder_export import open_source, prepare_dest
+    from anomalygen.formats.folder_export import check_dest, open_source
 
     dataset = open_source(src_dir)
     dest = Path(dest)
-    prepare_dest(dest, overwrite)
+    check_dest(dest, overwrite)
+    dest.mkdir(parents=True, exist_ok=True)
     summary = {"format": "ply", "dest": str(dest), "samples": 0, "anomalous": 0, "points": 0, "classes": []}
     for sample in dataset:
         write_ply(dest / f"{sample.sample_id}.ply", sample)   # the id was checked to be three names
