@@ -18,6 +18,7 @@ from anomalygen.formats import lists, sidecar
 from anomalygen.formats.folders import FolderLayout, check_sample_id, split_sample_id
 from anomalygen.formats.meshes import MeshSource, mesh_to_obj
 from anomalygen.formats.pcd import ENCODINGS, format_rows, write_pcd
+from anomalygen.formats.ply import write_ply
 from anomalygen.formats.trees import Tree
 from anomalygen.shards import SHARD_DIR, Dataset, Sample, open_dataset
 
@@ -92,10 +93,7 @@ def export_folder(src_dir, dest, layout: FolderLayout, tree: Tree = Tree(), *, e
             numbers[class_name] += 1
         stem = layout.file_stem(class_name, split, token, index)
         pcd = f"{class_name}/{split}/{stem}.pcd"
-        fields = {"x": sample.points[:, 0], "y": sample.points[:, 1], "z": sample.points[:, 2]}
-        if normals:
-            fields.update(normal_x=sample.normals[:, 0], normal_y=sample.normals[:, 1], normal_z=sample.normals[:, 2])
-        write_pcd(root / pcd, {k: np.asarray(v, np.float32) for k, v in fields.items()}, encoding)
+        _write_cloud(root / pcd, sample, normals, encoding)
         entries[sample.sample_id] = sidecar.entry(sample, pcd)
         mask = f"{class_name}/{layout.gt_dir}/{stem}.txt" if sample.object_label else None
         if mask:
@@ -111,8 +109,6 @@ def export_folder(src_dir, dest, layout: FolderLayout, tree: Tree = Tree(), *, e
                 _write(dest / tree.templates / class_name / f"{class_name}.obj", obj)
                 templated.add(class_name)
         if tree.template_plys and split == "train":
-            from anomalygen.formats.ply import write_ply
-
             write_ply(dest / tree.template_plys / class_name / f"{stem}.ply", sample)
         summary["samples"] += 1
         summary["points"] += len(sample.points)
@@ -122,6 +118,14 @@ def export_folder(src_dir, dest, layout: FolderLayout, tree: Tree = Tree(), *, e
     lists.write(root, rows)
     summary["regenerated_meshes"] = source.regenerated
     return summary
+
+
+def _write_cloud(path: Path, sample: Sample, normals: bool, encoding: str) -> None:
+    """The sample's x y z (and normals) as a PCD file."""
+    fields = {"x": sample.points[:, 0], "y": sample.points[:, 1], "z": sample.points[:, 2]}
+    if normals:
+        fields.update(normal_x=sample.normals[:, 0], normal_y=sample.normals[:, 1], normal_z=sample.normals[:, 2])
+    write_pcd(path, {k: np.asarray(v, np.float32) for k, v in fields.items()}, encoding)
 
 
 def _mesh_obj(sample: Sample, source: MeshSource, tree: Tree) -> str | None:
