@@ -19,10 +19,10 @@ from ._registry import Kind, jitter, pick_preset
 # --------------------------------------------------------------------------- shared parts
 
 
-def leg(x: float, y: float, z0: float, z1: float, size: float, round_: bool) -> Manifold:
+def leg(x: float, y: float, z0: float, z1: float, size: float, cylindrical: bool) -> Manifold:
     """A vertical leg from z0 to z1 at (x, y): a cylinder of radius ``size`` or a square post
     of half-side ``size``."""
-    if round_:
+    if cylindrical:
         return g.cylinder((x, y, z0), (x, y, z1), size, segments=20)
     return g.box((2 * size, 2 * size, z1 - z0), (x, y, (z0 + z1) / 2))
 
@@ -159,9 +159,9 @@ def make_desk(p: Desk) -> Manifold:
     parts = [g.rounded_box((w, d, t), 0.25 * t, center=(0.0, 0.0, h - t / 2))]
     xs = (-x, x) if p.drawers == 0 else (-x,)
     parts += [leg(sx, sy * y, 0.0, z_under, s, p.round_legs) for sx in xs for sy in (-1.0, 1.0)]
+    pw, pd = p.pedestal, d - 2 * s
+    px = w / 2 - s - pw / 2
     if p.drawers:
-        pw, pd = p.pedestal, d - 2 * s
-        px = w / 2 - s - pw / 2
         parts.append(g.box((pw, pd, z_under), (px, 0.0, z_under / 2)))
         plinth = 0.06
         size = (z_under - t / 2 - plinth) / p.drawers
@@ -170,7 +170,7 @@ def make_desk(p: Desk) -> Manifold:
         parts += [part.translate((px, 0.0, 0.0)) for part in drawers]
     if p.modesty > 0:
         left = -x
-        right = x if p.drawers == 0 else w / 2 - s - p.pedestal
+        right = x if p.drawers == 0 else px - pw / 2 + s  # sunk into the pedestal
         parts.append(g.box((right - left, 1.2 * s, p.modesty),
                            ((left + right) / 2, y, z_under - p.modesty / 2 + t / 4)))
     return g.union(parts)
