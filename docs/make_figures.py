@@ -1,7 +1,8 @@
 """Write the documentation figures.
 
-docs/procedural_classes.png  ``contact``: a contact sheet of the 40 Anomaly-ShapeNet classes as
-                             built by the procedural shape library (``anomalygen.shapes.procedural``).
+docs/procedural_classes.png  ``contact``: a contact sheet of the 52 Anomaly-ShapeNet classes (both
+                             releases) as built by the procedural shape library
+                             (``anomalygen.shapes.procedural``).
 docs/anomaly_types.png       ``types``: one row per registered anomaly operator: the labelled
                              sample, then close-ups around the defect of the original mesh, the
                              edited mesh and the labelled point cloud.
@@ -55,12 +56,12 @@ closer than the others; a bump or dent reads best near profile, in the outline."
 
 
 def canonical_classes() -> list[tuple[str, int]]:
-    """The 40 (kind, variant) pairs of Anomaly-ShapeNet, in class-name order."""
+    """The 52 (kind, variant) pairs of Anomaly-ShapeNet's two releases, in class-name order."""
     return [(kind, v) for kind in REGISTRY for v in sorted(REGISTRY[kind].presets)]
 
 
 def procedural_classes(path: Path = DOCS / "procedural_classes.png") -> Path:
-    """Build the 40 classes and write their contact sheet to ``path``."""
+    """Build the 52 classes and write their contact sheet to ``path``."""
     meshes = {}
     for kind, variant in canonical_classes():
         start = time.perf_counter()

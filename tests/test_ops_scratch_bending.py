@@ -546,3 +546,22 @@ def test_operators_run_on_real_meshes(shared_data):
             elif mesh.is_watertight:
                 assert result.mesh.is_watertight, path
     assert seen >= 20
+
+
+def test_normals_on_a_zero_area_face_are_finite():
+    """Remeshing leaves zero-area faces on long straight creases; a scratch path landing on
+    one must still get a unit normal (it used to get NaN and crash sampling)."""
+    from anomalygen.ops._curves import interpolated_normals
+
+    box = trimesh.creation.box()
+    corner = box.vertices[box.faces[0]]
+    mid = (corner[0] + corner[1]) / 2  # a third vertex on an edge: a flat triangle
+    mesh = trimesh.Trimesh(np.vstack([box.vertices, mid]),
+                           np.vstack([box.faces, [[box.faces[0][0], box.faces[0][1], 8]]]),
+                           process=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        normals = interpolated_normals(mesh, np.array([mid, corner.mean(axis=0)]),
+                                       np.array([len(mesh.faces) - 1, 0]))
+    assert np.isfinite(normals).all()
+    assert np.allclose(np.linalg.norm(normals, axis=1), 1.0)

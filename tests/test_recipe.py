@@ -311,8 +311,8 @@ PROCEDURAL_ERRORS = [
     (lambda d: _set(d, "classes.vase3.colour", "red"),
      "classes.vase3.colour: got 'colour', expected one of train, test, kind, variant"),
     (lambda d: _set(d, "classes.mycup.kind", "mug"),
-     "classes.mycup.kind: got 'mug', expected one of ashtray, bag, bottle, bowl, bucket, cap, cup, "
-     "eraser, headset, helmet, jar, microphone, shelf, tap, vase"),
+     "classes.mycup.kind: got 'mug', expected one of ashtray, bag, bottle, bowl, bucket, cabinet, cap, "
+     "chair, cup, desk, eraser, headset, helmet, jar, knife, microphone, screen, shelf, tap, vase"),
     (lambda d: _set(d, "classes.mycup.variant", -7), "classes.mycup.variant: got -7, expected a non-negative integer"),
     (lambda d: _set(d, "classes.vase 3", None), "classes.vase 3: got 'vase 3', expected a name of letters, digits, '_', '.', '-'"),
     (lambda d: _set(d, "output.shard_size", 0), "output.shard_size: got 0, expected an integer in [1, 100000]"),

@@ -1,14 +1,15 @@
-"""The built-in procedural shape library: Anomaly-ShapeNet's 15 object kinds, no downloads.
+"""The built-in procedural shape library: Anomaly-ShapeNet's 20 object kinds, no downloads.
 
 A class name is a kind followed by a variant number (``vase3``, ``microphone0``).
-:func:`build` makes the mesh of any (kind, variant): the 40 canonical Anomaly-ShapeNet
-classes are hand-tuned presets, every other variant gets parameters derived
-deterministically from (kind, variant). Meshes are watertight, outward oriented, one body,
+:func:`build` makes the mesh of any (kind, variant): the 52 canonical Anomaly-ShapeNet
+classes (the first release's 40 and the 12 the second adds) are hand-tuned presets, every
+other variant gets parameters derived deterministically from (kind, variant). Meshes are watertight, outward oriented, one body,
 +Z up and about one unit in size (the pipeline re-centres and scales them later).
 
 One module per family, sharing :mod:`._geometry` (profiles, sweeps, booleans):
 :mod:`.revolved` (vessels, via :mod:`.vessels`), :mod:`.caps` (caps, helmets),
-:mod:`.headsets`, :mod:`.taps`, :mod:`.boxes` (eraser, shelf, bag), :mod:`.microphone`.
+:mod:`.headsets`, :mod:`.taps`, :mod:`.boxes` (eraser, shelf, bag), :mod:`.microphone`,
+:mod:`.furniture` (cabinet, chair, desk), :mod:`.blades` (knife), :mod:`.screens`.
 """
 
 from __future__ import annotations
@@ -19,19 +20,20 @@ from typing import Mapping
 
 import trimesh
 
-from . import boxes, caps, headsets, microphone, revolved, taps
+from . import blades, boxes, caps, furniture, headsets, microphone, revolved, screens, taps
 from ._geometry import to_trimesh
 from ._registry import Kind
 
 REGISTRY: Mapping[str, Kind] = dict(sorted({
     **revolved.KINDS, **caps.KINDS, **headsets.KINDS, **taps.KINDS, **boxes.KINDS,
-    **microphone.KINDS,
+    **microphone.KINDS, **furniture.KINDS, **blades.KINDS, **screens.KINDS,
 }.items()))
 """kind -> :class:`~._registry.Kind` (its builder, presets and variant sampler).
 ``sorted(REGISTRY[k].presets)`` are the canonical Anomaly-ShapeNet variants of kind k."""
 
 KINDS: tuple[str, ...] = tuple(REGISTRY)
-"""The 15 object kinds of Anomaly-ShapeNet, alphabetically."""
+"""The 20 object kinds of Anomaly-ShapeNet (15 in the first release, 5 more in the second),
+alphabetically."""
 
 _NAME = re.compile(r"([a-z]+)([0-9]+)")
 

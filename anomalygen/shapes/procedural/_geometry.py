@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 import trimesh
-from manifold3d import CrossSection, Error, JoinType, Manifold, Mesh64, OpType
+from manifold3d import CrossSection, Error, FillRule, JoinType, Manifold, Mesh64, OpType
 from scipy.interpolate import PchipInterpolator
 
 from anomalygen.geometry.canonical import row_norms, snap
@@ -365,6 +365,13 @@ def rounded_box(size: Sequence[float], radius: float, center=(0.0, 0.0, 0.0),
     corners = np.array(np.meshgrid([-1, 1], [-1, 1], [-1, 1], indexing="ij")).reshape(3, -1).T
     balls = [sphere(radius, np.asarray(center) + c * half, segments) for c in corners]
     return Manifold.batch_hull(balls)
+
+
+def prism(outline: np.ndarray, thickness: float) -> Manifold:
+    """The (N, 2) (x, y) polygon ``outline`` (either winding, not closed) extruded by
+    ``thickness`` along Z, centred on z = 0."""
+    section = CrossSection([snap(np.asarray(outline, dtype=float))], FillRule.NonZero)
+    return Manifold.extrude(section, thickness).translate((0.0, 0.0, -thickness / 2))
 
 
 def box(size: Sequence[float], center=(0.0, 0.0, 0.0)) -> Manifold:

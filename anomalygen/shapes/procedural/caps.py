@@ -135,6 +135,18 @@ CAPS = {
 }
 
 
+CAPS_V2 = {
+    # beanie: a tall knitted dome with a turned-up cuff and a pompom
+    1: Cap(((0.33, 0.0), (0.335, 0.12), (0.318, 0.13), (0.31, 0.25), (0.26, 0.38),
+            (0.15, 0.45), (0.0, 0.47)), thickness=0.032, button=0.1, elongate=1.05),
+    # beret: a flat disc wider than the head band, with a short stalk on top
+    2: Cap(((0.26, 0.0), (0.27, 0.03), (0.36, 0.09), (0.4, 0.14), (0.36, 0.2),
+            (0.2, 0.24), (0.0, 0.25)), button=0.025, elongate=1.02),
+}
+"""Caps of the second release; sampled caps keep drawing from :data:`CAPS` only, so that
+adding these changed no sampled variant."""
+
+
 def sample_cap(rng: np.random.Generator) -> Cap:
     """A cap in the style of a random preset, proportions and visor jittered."""
     base = pick_preset(CAPS, rng)
@@ -313,6 +325,6 @@ def sample_helmet(rng: np.random.Generator) -> Helmet:
 
 
 KINDS = {
-    "cap": Kind("cap", make_cap, CAPS, sample_cap),
+    "cap": Kind("cap", make_cap, {**CAPS, **CAPS_V2}, sample_cap),
     "helmet": Kind("helmet", make_helmet, HELMETS, sample_helmet),
 }

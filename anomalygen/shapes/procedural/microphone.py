@@ -72,14 +72,17 @@ def make_microphone(p: Microphone) -> Manifold:
     return g.union(parts)
 
 
-MICROPHONES = {0: Microphone()}
-_STUDIO = Microphone(style="studio", head_radius=0.11, handle_length=0.55,
-                     handle_radius=0.085, bands=3, band_radius=0.016)
+MICROPHONES = {
+    0: Microphone(),
+    # the second release's microphone1: a studio capsule on a desk stand
+    1: Microphone(style="studio", head_radius=0.11, handle_length=0.55, handle_radius=0.085,
+                  bands=3, band_radius=0.016),
+}
 
 
 def sample_microphone(rng: np.random.Generator) -> Microphone:
     """A handheld or studio microphone with jittered proportions."""
-    base = pick_preset({0: MICROPHONES[0], 1: _STUDIO}, rng)
+    base = pick_preset(MICROPHONES, rng)
     return replace(base, head_radius=jitter(rng, base.head_radius, 0.15),
                    handle_length=jitter(rng, base.handle_length, 0.2),
                    handle_radius=jitter(rng, base.handle_radius, 0.1),

@@ -1,11 +1,12 @@
 """Round containers: vase, bottle, jar, bowl, cup, bucket, ashtray.
 
 All are :class:`~.vessels.Vessel` presets (outer (r, z) profiles in object units, about one
-unit tall); variants without a preset jitter a randomly chosen preset of the same kind.
+unit tall); variants without a preset jitter a randomly chosen preset of the same kind from
+the first release (the ``*_V2`` presets of the second release stay out of that pool, so that
+adding them changed no sampled variant).
 """
 
 from __future__ import annotations
-
 
 import numpy as np
 
@@ -47,6 +48,17 @@ VASES = {
     # hexagonal (faceted) urn
     9: Vessel(((0.2, 0.0), (0.3, 0.45), (0.28, 0.8), (0.22, 0.92), (0.26, 1.0)),
               thickness=0.04, segments=6),
+}
+
+VASES_V2 = {
+    # globe vase: a round body under a tall, straight, narrow neck
+    6: Vessel(((0.16, 0.0), (0.17, 0.02), (0.3, 0.15), (0.33, 0.3), (0.25, 0.48),
+               (0.08, 0.58), (0.065, 0.65), (0.065, 0.95), (0.08, 1.0)),
+              thickness=0.03, lip=0.015),
+    # urn on a stem: a round foot, a slender stem and a wide cup (the cavity stays in the cup)
+    10: Vessel(((0.18, 0.0), (0.18, 0.03), (0.06, 0.06), (0.05, 0.2), (0.08, 0.26),
+                (0.25, 0.4), (0.3, 0.6), (0.28, 0.75), (0.32, 0.85)),
+               thickness=0.035, floor=0.3, lip=0.018),
 }
 
 BOTTLES = {
@@ -110,6 +122,12 @@ CUPS = {
               handles=(Handle("loop", (0.4, 0.85), 0.1, 0.026),)),
 }
 
+CUPS_V2 = {
+    # takeaway cup: a tapered paper cup with a rolled rim, no handle
+    2: Vessel(((0.14, 0.0), (0.15, 0.01), (0.22, 0.6)),
+              thickness=0.03, floor=0.04, lip=0.018),
+}
+
 BUCKETS = {
     # tapered pail with a ribbed wall, a rolled rim and a wire bail
     0: Vessel(((0.28, 0.0), (0.29, 0.02), (0.32, 0.25), (0.34, 0.27), (0.335, 0.29),
@@ -129,11 +147,14 @@ ASHTRAYS = {
 }
 
 
-def _kind(name: str, presets: dict[int, Vessel]) -> Kind[Vessel]:
+def _kind(name: str, presets: dict[int, Vessel],
+          later: dict[int, Vessel] | None = None) -> Kind[Vessel]:
+    """The kind ``name`` with the first release's ``presets`` and the second's (``later``);
+    only the former seed sampled variants."""
     def sample(rng: np.random.Generator) -> Vessel:
         return sample_like(pick_preset(presets, rng), rng)
 
-    return Kind(name, make_vessel, presets, sample)
+    return Kind(name, make_vessel, {**presets, **(later or {})}, sample)
 
 
 KINDS = {
@@ -141,7 +162,7 @@ KINDS = {
     "bottle": _kind("bottle", BOTTLES),
     "bowl": _kind("bowl", BOWLS),
     "bucket": _kind("bucket", BUCKETS),
-    "cup": _kind("cup", CUPS),
+    "cup": _kind("cup", CUPS, CUPS_V2),
     "jar": _kind("jar", JARS),
-    "vase": _kind("vase", VASES),
+    "vase": _kind("vase", VASES, VASES_V2),
 }
