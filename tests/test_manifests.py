@@ -82,3 +82,11 @@ def test_validation_recipe_differs_from_the_benchmark_only_in_seed_and_name():
     same = ("source", "points", "anomalies", "classes")
     assert all(getattr(val, key) == getattr(test, key) for key in same)
     assert dataclasses.replace(val.output, dir=test.output.dir) == test.output
+
+
+def test_v2_manifest_holds_the_first_release_samples_bit_for_bit():
+    """CI regenerates anomaly_shapenet_v2 under three SIMD levels; this ties anomaly_shapenet's
+    committed checksums to it, so that both manifests are checked by that one run."""
+    first = json.loads((ROOT / "recipes" / "manifests" / "anomaly_shapenet.json").read_text())["samples"]
+    second = json.loads((ROOT / "recipes" / "manifests" / "anomaly_shapenet_v2.json").read_text())["samples"]
+    assert {sid: e["checksum"] for sid, e in first.items()} == {sid: second[sid]["checksum"] for sid in first}

@@ -268,9 +268,10 @@ def surface_path(
 def interpolated_normals(mesh: trimesh.Trimesh, points: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """(N, 3) unit normals at ``points`` (N, 3) on ``faces`` (N,): the faces' vertex normals
     blended by barycentric weight, so continuous across edges."""
-    weights = trimesh.triangles.points_to_barycentric(mesh.triangles[faces], points)
     # a zero-area face (remeshing leaves a few on long straight creases) has no barycentric
     # coordinates; its corners then weigh equally instead of making the normal NaN
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weights = trimesh.triangles.points_to_barycentric(mesh.triangles[faces], points)
     weights[~np.isfinite(weights).all(axis=1)] = 1.0 / 3.0
     corner = mesh.vertex_normals[mesh.faces[faces]]  # (N, 3 corners, 3)
     blended = weights[:, :1] * corner[:, 0] + weights[:, 1:2] * corner[:, 1] + weights[:, 2:] * corner[:, 2]
