@@ -39,6 +39,12 @@ def test_open_meshes_are_reported_before_and_after(prepared):
     assert report["hausdorff"] >= EDGE / 2  # a sheet is offset by half the thickness on each side
 
 
+def test_intersecting_closed_parts_are_merged(prepared):
+    report = prepared["handle_touching_body"].metadata["preparation"]
+    assert report["watertight_before"] and report["parts_overlapped"] and report["made_watertight"]
+    assert report["parts_kept"] == 1
+
+
 def test_a_single_sheet_gets_the_minimum_thickness(prepared):
     plate = prepared["thin_plate"]
     extent = np.ptp(plate.vertices, axis=0)
@@ -55,7 +61,7 @@ def test_auto_leaves_closed_meshes_exactly_as_plain_preparation():
 
 
 @pytest.mark.parametrize("operator", ["crack", "hole", "break"])
-@pytest.mark.parametrize("name", ["open_cup", "single_sheet_bowl", "multi_part", "thin_plate"])
+@pytest.mark.parametrize("name", list(HARD_MESHES))
 def test_cuts_succeed_on_prepared_hard_meshes(prepared, name, operator):
     recipe = recipe_from_mapping({"name": "t", "version": 1, "seed": 1, "classes": {"vase0": None},
                                   "points": {"count": 2048}})

@@ -20,7 +20,8 @@ remeshed surface in UNIT:
    ``HOLE_MAX_PERIMETER`` (pymeshlab; open rims such as a bowl's stay open);
 4. normalise to UNIT, remesh isotropically to the target edge length with pymeshlab, clean,
    normalise and orient again;
-5. with ``watertight="always"``, or ``"auto"`` when step 4 gave no closed oriented manifold:
+5. with ``watertight="always"``, or ``"auto"`` when step 4 gave no closed oriented manifold
+   or one whose parts intersect:
    replace the surface of step 3 by the outer boundary of everything within half the minimum
    wall thickness of it (:mod:`anomalygen.shapes.watertight`), then step 4 on that.
 
@@ -56,7 +57,7 @@ from scipy.sparse import csgraph
 from anomalygen.geometry.canonical import row_norms, snap
 from anomalygen.shapes.watertight import METHOD as WATERTIGHT_METHOD
 from anomalygen.shapes.watertight import MODES as WATERTIGHT_MODES
-from anomalygen.shapes.watertight import boundary_edges, is_closed_manifold, make_watertight
+from anomalygen.shapes.watertight import boundary_edges, is_closed_manifold, make_watertight, parts_overlap
 
 # Bump whenever prepare_mesh changes its output for some input: it is part of the cache key.
 PREPARE_VERSION = 2
@@ -99,8 +100,8 @@ def prepare_mesh(mesh: trimesh.Trimesh, edge_length: float, watertight: str = "n
     edge_length:   target edge length in UNIT (absolute, e.g. 0.025).
     watertight:    "never"; "always": replace the surface by a closed one with walls at least
                    ``min_thickness`` thick (:mod:`anomalygen.shapes.watertight`); "auto": only
-                   when the result would not be a closed oriented manifold, so that a mesh that
-                   prepares watertight comes out exactly as with "never".
+                   when the result would not be a closed oriented manifold or its parts would
+                   intersect, so that a clean solid comes out exactly as with "never".
     min_thickness: UNIT; None means MIN_THICKNESS_PER_EDGE x ``edge_length``.
     Returns a new Trimesh (vertices float64, faces int64) in UNIT whose median edge length is
     close to ``edge_length``; ``metadata["preparation"]`` is the :func:`_report` of what was
@@ -130,10 +131,11 @@ def prepare_mesh(mesh: trimesh.Trimesh, edge_length: float, watertight: str = "n
 
     result = _remeshed(vertices, faces, edge_length)
     closed = is_closed_manifold(*result)
-    thickened = watertight == "always" or (watertight == "auto" and not closed)
+    overlap = closed and parts_overlap(*result)
+    thickened = watertight == "always" or (watertight == "auto" and (overlap or not closed))
     if thickened:
         result = _remeshed(*make_watertight(vertices, faces, min_thickness), edge_length)
-    report = _report((vertices, faces), result, closed, min_thickness if thickened else None)
+    report = _report((vertices, faces), result, closed, overlap, min_thickness if thickened else None)
     return trimesh.Trimesh(vertices=result[0], faces=result[1], process=False, validate=False,
                            metadata={"preparation": report})
 
@@ -379,11 +381,11 @@ def _remeshed(vertices: np.ndarray, faces: np.ndarray, edge_length: float) -> tu
 
 
 def _report(source: tuple[np.ndarray, np.ndarray], result: tuple[np.ndarray, np.ndarray],
-            closed: bool, min_thickness: float | None) -> dict:
+            closed: bool, overlap: bool, min_thickness: float | None) -> dict:
     """What preparation did to a mesh, JSON-ready (recorded per class in the manifest).
 
     source is the cleaned input in UNIT, result the prepared mesh; ``closed``: whether plain
-    preparation gave a closed oriented manifold; ``min_thickness``: set when the surface was
+    preparation gave a closed oriented manifold, ``overlap``: one whose parts intersect; ``min_thickness``: set when the surface was
     made watertight. ``hausdorff`` is the symmetric Hausdorff distance between the two surfaces,
     each normalised to UNIT, from every vertex and edge midpoint of each to the other surface.
     """
@@ -392,6 +394,7 @@ def _report(source: tuple[np.ndarray, np.ndarray], result: tuple[np.ndarray, np.
     return {
         "watertight_before": bool(closed),
         "boundary_edges_before": boundary_edges(source_f),
+        "parts_overlapped": bool(overlap),
         "parts_before": int(_vertex_components(len(source_v), source_f).max() + 1),
         "made_watertight": min_thickness is not None,
         "method": WATERTIGHT_METHOD if min_thickness is not None else None,

@@ -37,6 +37,9 @@ MODES = ("auto", "always", "never")
 METHOD = "udf-offset-1"
 """Names the algorithm and its version in cache keys and manifests (bump when output changes)."""
 
+OVERLAP_TOLERANCE = 1e-6
+"""Relative excess of the parts' summed volume over their union's that counts as overlap."""
+
 GRID_PER_THICKNESS = 2
 """Grid cells across ``min_thickness`` (one across the half-thickness the level is taken at):
 enough for a closed wall; finer grids cost 8x per halving and the remesher smooths anyway."""
@@ -49,11 +52,31 @@ at most sqrt(r^2 + s^2 / 2) - r, 6% of r."""
 
 def is_closed_manifold(vertices: np.ndarray, faces: np.ndarray) -> bool:
     """Whether (V, 3), (F, 3) is a closed oriented manifold enclosing volume (as cuts need)."""
-    if len(faces) < 4:
+    solid = _solid(vertices, faces)
+    return solid is not None
+
+
+def parts_overlap(vertices: np.ndarray, faces: np.ndarray) -> bool:
+    """Whether a closed mesh's parts intersect (a handle sunk into its body): the parts' volumes
+    add up to more than their union's. Cuts and labels then see walls inside the solid."""
+    solid = _solid(vertices, faces)
+    if solid is None:
         return False
+    parts = solid.decompose()
+    if len(parts) < 2:
+        return False
+    union = m3.Manifold.batch_boolean(parts, m3.OpType.Add).volume()
+    return sum(part.volume() for part in parts) > union * (1.0 + OVERLAP_TOLERANCE)
+
+
+def _solid(vertices: np.ndarray, faces: np.ndarray) -> m3.Manifold | None:
+    """The manifold3d solid of a closed oriented manifold enclosing volume, else None."""
+    if len(faces) < 4:
+        return None
     solid = m3.Manifold(m3.Mesh64(vert_properties=np.ascontiguousarray(snap(vertices)),
                                   tri_verts=np.ascontiguousarray(faces, dtype=np.uint64)))
-    return solid.status() == m3.Error.NoError and not solid.is_empty() and solid.volume() > 0.0
+    ok = solid.status() == m3.Error.NoError and not solid.is_empty() and solid.volume() > 0.0
+    return solid if ok else None
 
 
 def boundary_edges(faces: np.ndarray) -> int:
