@@ -21,8 +21,8 @@ required)::
       watertight: auto              # auto | always | never: replace the surface by a closed one
                                     #   with walls >= min_thickness (auto: only when preparation
                                     #   does not give a closed oriented manifold anyway)
-      min_thickness: null           # number in [0.005, 0.3], unit-sphere units, at least
-                                    #   remesh_edge; null means 2 x remesh_edge
+      min_thickness: null           # number in [0.02, 0.3], unit-sphere units, at least
+                                    #   remesh_edge; null means 2 x remesh_edge (at least 0.02)
     points:
       count: [8192, 30000]          # integer or [low, high], 64 <= low <= high <= 2000000
       label_threshold: 0.004        # number in (0, 0.1]
@@ -288,7 +288,7 @@ NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 NAME_TEXT = "a name of letters, digits, '_', '.', '-'"
 SOURCE_KINDS = ("procedural", "shapenet", "folder")
 COMPRESSIONS = ("gzip", "lzf", "none")
-MIN_THICKNESS_BOUNDS = (0.005, 0.3)
+MAX_THICKNESS = 0.3
 TOP_KEYS = ("name", "version", "seed", "source", "points", "anomalies", "splits", "classes", "output")
 ANOMALY_SETTINGS = ("per_sample", "anomalous_fraction", "max_attempts")
 CLASS_KEYS = {"procedural": ("kind", "variant"), "folder": ("mesh",), "shapenet": ("synset", "model")}
@@ -431,9 +431,10 @@ def _source(check: _Checker, data: object, base: Path) -> SourceSpec:
     d = check.mapping("source", data, ("kind", "root", "remesh_edge", "watertight", "min_thickness"))
     kind = check.choice("source.kind", d.get("kind", "procedural"), SOURCE_KINDS)
     remesh_edge = check.number("source.remesh_edge", d.get("remesh_edge", 0.025), 0.002, 0.2)
-    watertight = check.choice("source.watertight", d.get("watertight", "auto"), _watertight_modes())
+    modes, thinnest = _watertight_api()
+    watertight = check.choice("source.watertight", d.get("watertight", "auto"), modes)
     min_thickness = d.get("min_thickness")
-    low, high = max(MIN_THICKNESS_BOUNDS[0], remesh_edge), MIN_THICKNESS_BOUNDS[1]
+    low, high = max(thinnest, remesh_edge), MAX_THICKNESS
     if min_thickness is not None and not (_is_number(min_thickness) and low <= min_thickness <= high):
         check.fail("source.min_thickness", min_thickness,
                    f"a number in [{low!r}, {high!r}] (at least source.remesh_edge), or null for 2 x remesh_edge")
@@ -666,10 +667,11 @@ def _procedural_api() -> tuple[Callable[[str], tuple[str, int]], tuple[str, ...]
 
 
 
-def _watertight_modes() -> tuple[str, ...]:
-    from anomalygen.shapes.watertight import MODES
+def _watertight_api() -> tuple[tuple[str, ...], float]:
+    """(source.watertight modes, smallest min_thickness) of anomalygen.shapes.watertight."""
+    from anomalygen.shapes.watertight import MIN_THICKNESS, MODES
 
-    return MODES
+    return MODES, MIN_THICKNESS
 
 
 def _mesh_suffixes() -> tuple[str, ...]:

@@ -56,6 +56,7 @@ from scipy.sparse import csgraph
 
 from anomalygen.geometry.canonical import row_norms, snap
 from anomalygen.shapes.watertight import METHOD as WATERTIGHT_METHOD
+from anomalygen.shapes.watertight import MIN_THICKNESS
 from anomalygen.shapes.watertight import MODES as WATERTIGHT_MODES
 from anomalygen.shapes.watertight import boundary_edges, is_closed_manifold, make_watertight, parts_overlap
 
@@ -102,7 +103,7 @@ def prepare_mesh(mesh: trimesh.Trimesh, edge_length: float, watertight: str = "n
                    ``min_thickness`` thick (:mod:`anomalygen.shapes.watertight`); "auto": only
                    when the result would not be a closed oriented manifold or its parts would
                    intersect, so that a clean solid comes out exactly as with "never".
-    min_thickness: UNIT; None means MIN_THICKNESS_PER_EDGE x ``edge_length``.
+    min_thickness: UNIT; None means MIN_THICKNESS_PER_EDGE x ``edge_length``, at least MIN_THICKNESS.
     Returns a new Trimesh (vertices float64, faces int64) in UNIT whose median edge length is
     close to ``edge_length``; ``metadata["preparation"]`` is the :func:`_report` of what was
     done. Raises MeshPreparationError when nothing usable is left.
@@ -142,8 +143,10 @@ def prepare_mesh(mesh: trimesh.Trimesh, edge_length: float, watertight: str = "n
 
 def resolved_min_thickness(edge_length: float, min_thickness: float | None) -> float:
     """The minimum wall thickness (UNIT) that preparation applies: ``min_thickness``, or
-    MIN_THICKNESS_PER_EDGE x ``edge_length`` when it is None."""
-    return MIN_THICKNESS_PER_EDGE * float(edge_length) if min_thickness is None else float(min_thickness)
+    MIN_THICKNESS_PER_EDGE x ``edge_length`` (at least MIN_THICKNESS) when it is None."""
+    if min_thickness is None:
+        return max(MIN_THICKNESS_PER_EDGE * float(edge_length), MIN_THICKNESS)
+    return float(min_thickness)
 
 
 def mesh_digest(mesh: trimesh.Trimesh) -> str:

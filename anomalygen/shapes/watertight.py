@@ -37,6 +37,10 @@ MODES = ("auto", "always", "never")
 METHOD = "udf-offset-1"
 """Names the algorithm and its version in cache keys and manifests (bump when output changes)."""
 
+MIN_THICKNESS = 0.02
+"""Smallest minimum wall thickness (UNIT) accepted: the grid (cell min_thickness / 2) of a
+unit-sphere object then holds about 12 million points (~0.3 GB while it is processed)."""
+
 OVERLAP_TOLERANCE = 1e-6
 """Relative excess of the parts' summed volume over their union's that counts as overlap."""
 
@@ -94,12 +98,17 @@ def surface_points(vertices: np.ndarray, faces: np.ndarray, spacing: float) -> n
     return points
 
 
-def unsigned_distance(grid: np.ndarray, points: np.ndarray, cap: float) -> np.ndarray:
-    """(...,) distance from each grid point (..., 3) to the nearest of ``points`` (N, 3),
-    capped at ``cap`` (the k-d tree stops searching beyond it, which keeps far points cheap)."""
-    flat = grid.reshape(-1, 3)
-    distance, _ = cKDTree(points).query(flat, distance_upper_bound=cap, workers=1)
-    return snap(np.minimum(distance, cap)).reshape(grid.shape[:-1])
+def unsigned_distance(axes: list[np.ndarray], points: np.ndarray, cap: float) -> np.ndarray:
+    """(X, Y, Z) distance from each point of the grid ``axes`` (3 coordinate arrays) to the
+    nearest of ``points`` (N, 3), capped at ``cap`` (the k-d tree stops searching beyond it,
+    which keeps far points cheap); computed one x slab at a time to bound memory."""
+    tree = cKDTree(points)
+    y, z = np.meshgrid(axes[1], axes[2], indexing="ij")
+    distance = np.empty((len(axes[0]), len(axes[1]), len(axes[2])))
+    for i, x in enumerate(axes[0]):
+        slab = np.stack([np.full(y.size, x), y.ravel(), z.ravel()], axis=1)
+        distance[i] = tree.query(slab, distance_upper_bound=cap)[0].reshape(y.shape)
+    return snap(np.minimum(distance, cap))
 
 
 def make_watertight(vertices: np.ndarray, faces: np.ndarray,
@@ -113,8 +122,7 @@ def make_watertight(vertices: np.ndarray, faces: np.ndarray,
     low = points.min(axis=0) - margin
     shape = np.ceil((points.max(axis=0) + margin - low) / cell).astype(int) + 1
     axes = [low[i] + cell * np.arange(shape[i]) for i in range(3)]
-    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
-    distance = unsigned_distance(grid, points, radius + 2.0 * cell)
+    distance = unsigned_distance(axes, points, radius + 2.0 * cell)
 
     # 26-connected, so that no solid grid point is even diagonally next to an outside one
     # across a wall: the tetrahedra below use cube diagonals.
