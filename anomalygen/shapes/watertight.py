@@ -157,7 +157,7 @@ def marching_tetrahedra(value: np.ndarray, origin: np.ndarray, cell: float) -> t
     flat = value.reshape(-1)
     signs = flat[tets] < 0
     count = signs.sum(axis=1)
-    vertex_edges, triangles = [], []
+    triangles = []
     # one triangle where one corner differs from the other three
     for lonely in (1, 3):
         rows = np.flatnonzero(count == lonely)
@@ -174,22 +174,27 @@ def marching_tetrahedra(value: np.ndarray, origin: np.ndarray, cell: float) -> t
     quad = [np.stack(e, axis=1) for e in ((n0, p0), (n0, p1), (n1, p1), (n1, p0))]
     triangles.append(np.stack([quad[0], quad[1], quad[2]], axis=1))
     triangles.append(np.stack([quad[0], quad[2], quad[3]], axis=1))
-    edges = np.concatenate(triangles)                                                   # (F, 3, 2)
-    edges = np.sort(edges, axis=2)
-    unique, inverse = np.unique(edges.reshape(-1, 2), axis=0, return_inverse=True)
+    edges = np.sort(np.concatenate(triangles), axis=2)                                  # (F, 3, 2)
+    # one vertex per grid edge the surface crosses, shared by the triangles on either side
+    keys, inverse = np.unique(edges[..., 0] * flat.size + edges[..., 1], return_inverse=True)
+    unique = np.stack([keys // flat.size, keys % flat.size], axis=1)
     faces = inverse.reshape(-1, 3).astype(np.int64)
     v0, v1 = flat[unique[:, 0]], flat[unique[:, 1]]
     # keep vertices off the grid points: two crossings never coincide, edges never vanish
-    t = np.clip(v0 / (v0 - v1), 0.01, 0.99)
-    grid_point = lambda ids: np.stack(np.unravel_index(ids, value.shape), axis=1).astype(np.float64)
-    vertices = origin + cell * (grid_point(unique[:, 0]) * (1.0 - t[:, None]) + grid_point(unique[:, 1]) * t[:, None])
-    vertices = snap(vertices)
+    t = np.clip(v0 / (v0 - v1), 0.01, 0.99)[:, None]
+    start, end = _grid_points(unique[:, 0], value.shape), _grid_points(unique[:, 1], value.shape)
+    vertices = snap(origin + cell * (start * (1.0 - t) + end * t))
     # orient: the normal must point from the negative corners to the positive ones
     tri = vertices[faces]
     normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    ends = unique[inverse.reshape(-1, 3)]                                                # (F, 3, 2)
-    outward = np.where((flat[ends] < 0)[..., None], -1.0, 1.0) * grid_point(ends.reshape(-1)).reshape(ends.shape + (3,))
-    direction = outward.sum(axis=(1, 2))
+    ends = unique[faces]                                                                 # (F, 3, 2)
+    sign = np.where(flat[ends] < 0, -1.0, 1.0)[..., None]
+    direction = (sign * _grid_points(ends.reshape(-1), value.shape).reshape(ends.shape + (3,))).sum(axis=(1, 2))
     flip = np.einsum("ij,ij->i", normal, direction) < 0
     faces[flip] = faces[flip][:, ::-1]
     return vertices, faces
+
+
+def _grid_points(ids: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """(N,) flat grid indices -> (N, 3) float64 grid coordinates (i, j, k)."""
+    return np.stack(np.unravel_index(ids, shape), axis=1).astype(np.float64)
