@@ -1,7 +1,8 @@
 """Real and hard meshes: how preparation makes them watertight, and how often each operator
 then succeeds. Run with ``make bench-real``.
 
-    python benchmarks/real_meshes.py [--samples 2] [--meshes a,b] [--compare] [--cache DIR]
+    python benchmarks/real_meshes.py [--samples 2] [--meshes a,b] [--compare]
+                                     [--watertight auto|always|never] [--cache DIR]
 
 Corpus: every mesh of ``../shared/data/meshes`` plus the hard meshes of
 ``benchmarks/corpus.py``. Prints
@@ -10,7 +11,8 @@ Corpus: every mesh of ``../shared/data/meshes`` plus the hard meshes of
   point-cloud-utils' ``make_mesh_watertight`` at resolution 20000 when that package is
   importable): closed oriented manifold or not, Hausdorff distance to the source (UNIT) and
   seconds;
-* per operator: samples made / tried on the prepared (``auto``) meshes, and every failure with
+* per operator: samples made / tried on the prepared meshes (``--watertight``, default
+  ``auto``), and every failure with
   its reason. A sample is one full ``make_sample`` (the recipe defaults: 12 attempts, fraction
   bounds), so a success here is a sample the generator would write.
 """
@@ -105,8 +107,8 @@ def _hausdorff(prepared: trimesh.Trimesh, plain: trimesh.Trimesh) -> float:
     return max(_one_sided_distance(a, b)["max"], _one_sided_distance(b, a)["max"])
 
 
-def operator_rates(meshes: dict, samples: int, cache: PreparedMeshCache) -> bool:
-    """Per-operator success on the ``auto``-prepared meshes; True when every rate is >= 95%."""
+def operator_rates(meshes: dict, samples: int, cache: PreparedMeshCache, watertight: str = "auto") -> bool:
+    """Per-operator success on the meshes prepared with ``watertight``; True when every rate is >= 95%."""
     recipe = recipe_from_mapping({"name": "bench", "version": 1, "seed": 1, "classes": {"vase0": None},
                                   "points": {"count": 8192}})
     made, failures = defaultdict(int), defaultdict(list)
@@ -114,7 +116,7 @@ def operator_rates(meshes: dict, samples: int, cache: PreparedMeshCache) -> bool
         try:
             if isinstance(mesh, str):
                 raise ValueError(mesh)
-            base = cache.get(mesh, EDGE, "auto")
+            base = cache.get(mesh, EDGE, watertight)
         except Exception as error:
             for operator in OPERATORS:
                 failures[operator] += [(name, f"preparation: {error}")] * samples
@@ -146,12 +148,14 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=2, help="samples per mesh and operator")
     parser.add_argument("--meshes", help="comma-separated corpus names (default: all)")
     parser.add_argument("--compare", action="store_true", help="also print the method comparison")
+    parser.add_argument("--watertight", default="auto", choices=("auto", "always", "never"),
+                        help="how the meshes are prepared for the operators")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "anomalygen" / "bench-real")
     args = parser.parse_args()
     meshes = corpus(set(args.meshes.split(",")) if args.meshes else None)
     if args.compare:
         compare(meshes)
-    return 0 if operator_rates(meshes, args.samples, PreparedMeshCache(args.cache)) else 1
+    return 0 if operator_rates(meshes, args.samples, PreparedMeshCache(args.cache), args.watertight) else 1
 
 
 if __name__ == "__main__":
