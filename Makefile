@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SYSTEM_LIBS := libusb-1.0.so.0:libusb-1.0-0 libGL.so.1:libgl1 libEGL.so.1:libegl1 libX11.so.6:libx11-6 \
 	libudev.so.1:libudev1 libgomp.so.1:libgomp1
 
-.PHONY: install system-libs test bench synth docs clean
+.PHONY: install system-libs test bench bench-real synth docs clean
 
 install: system-libs $(BIN)/anomalygen
 
@@ -34,6 +34,9 @@ synth: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+bench-real: install
+	$(BIN)/python benchmarks/real_meshes.py --compare
 
 docs: install
 	$(BIN)/python docs/make_figures.py

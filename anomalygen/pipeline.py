@@ -44,6 +44,7 @@ class ShardReport:
     failed: dict[str, str]                         # sample id -> reason
     timings: dict[str, float] = field(default_factory=dict)
     sha256: str = ""                               # of the shard file written
+    preparation: dict | None = None                # what preparation did to the class's mesh
 
 
 def default_cache_dir() -> Path:
@@ -66,12 +67,24 @@ def prepared_mesh(recipe: Recipe, class_name: str, cache_dir: Path) -> trimesh.T
     from anomalygen.shapes import source_mesh
     from anomalygen.shapes.prepare import PreparedMeshCache
 
-    cls = next(c for c in recipe.classes if c.name == class_name)
-    key = (recipe.source, cls.name, cls.kind, cls.variant, cls.mesh, cls.synset, cls.model, str(cache_dir))
+    key = _prepared_key(recipe, class_name, cache_dir)
     if key not in _PREPARED:
-        raw = source_mesh(recipe.source, cls)
-        _PREPARED[key] = PreparedMeshCache(cache_dir).get(raw, recipe.source.remesh_edge)
+        source = recipe.source
+        raw = source_mesh(source, next(c for c in recipe.classes if c.name == class_name))
+        _PREPARED[key] = PreparedMeshCache(cache_dir).get(raw, source.remesh_edge, source.watertight,
+                                                          source.min_thickness)
     return _PREPARED[key]
+
+
+def _prepared_key(recipe: Recipe, class_name: str, cache_dir: Path) -> tuple:
+    cls = next(c for c in recipe.classes if c.name == class_name)
+    return (recipe.source, cls.name, cls.kind, cls.variant, cls.mesh, cls.synset, cls.model, str(cache_dir))
+
+
+def preparation_report(recipe: Recipe, class_name: str, cache_dir: Path) -> dict | None:
+    """What preparation did to a class's mesh, if this process prepared it (None otherwise)."""
+    prepared = _PREPARED.get(_prepared_key(recipe, class_name, cache_dir))
+    return None if prepared is None else prepared.metadata.get("preparation")
 
 
 def warm_cache(recipe: Recipe, class_name: str, cache_dir: Path) -> str | None:
@@ -122,6 +135,7 @@ def run_shard(shard: ShardJob, recipe: Recipe, out_dir: Path, cache_dir: Path) -
             report.failed[job.sample_id] = result
         else:
             samples.append(result)
+    report.preparation = preparation_report(recipe, shard.class_name, cache_dir)
     started = time.perf_counter()
     attrs = {
         "anomalygen_version": __version__,
@@ -232,6 +246,8 @@ def record(manifest: dict, report: ShardReport, shard: ShardJob) -> None:
                                            "planned": len(shard.samples), "sha256": report.sha256}
     manifest["samples"].update(report.samples)
     manifest["failed"].update(report.failed)
+    if report.preparation is not None:
+        manifest.setdefault("preparation", {})[shard.class_name] = report.preparation
     manifest["counts"] = count_samples(manifest["samples"])
 
 
@@ -299,7 +315,8 @@ def _resumed_manifest(recipe: Recipe, out_dir: Path) -> dict:
         previous = read_manifest(out_dir)
         if previous.get("recipe", {}).get("digest") != manifest["recipe"]["digest"]:
             raise RunConflict(f"{out_dir} holds a run of another recipe ({previous.get('recipe', {}).get('name')!r}); use another --out")
-        manifest.update({k: previous[k] for k in ("shards", "samples", "failed", "counts") if k in previous})
+        manifest.update({k: previous[k] for k in ("shards", "samples", "failed", "counts", "preparation")
+                         if k in previous})
     return manifest
 
 

@@ -18,6 +18,11 @@ required)::
       root: null                    # shapenet and folder only (and required there): a folder,
                                     #   relative to the recipe file's folder; must exist
       remesh_edge: 0.025            # number in [0.002, 0.2], unit-sphere units
+      watertight: auto              # auto | always | never: replace the surface by a closed one
+                                    #   with walls >= min_thickness (auto: only when preparation
+                                    #   does not give a closed oriented manifold anyway)
+      min_thickness: null           # number in [0.02, 0.3], unit-sphere units, at least
+                                    #   remesh_edge; null means 2 x remesh_edge (at least 0.02)
     points:
       count: [8192, 30000]          # integer or [low, high], 64 <= low <= high <= 2000000
       label_threshold: 0.004        # number in (0, 0.1]
@@ -78,7 +83,9 @@ Further rules:
 * ``anomalies`` ranges are filled in for every registered operator (registry defaults where
   the recipe says nothing), so the digest also changes when a default range changes.
 * :meth:`Recipe.digest` hashes everything but the recipe's own path, so the same recipe at two
-  paths has the same digest when its resolved roots are equal.
+  paths has the same digest when its resolved roots are equal. Keys added after recipes were
+  published (``source.watertight``, ``source.min_thickness``) are left out of the hash while
+  they hold their default, so those recipes keep their digest.
 """
 
 from __future__ import annotations
@@ -122,6 +129,8 @@ class SourceSpec:
     kind: str                      # "procedural" | "shapenet" | "folder"
     root: Path | None              # shapenet/folder root, resolved against the recipe's folder
     remesh_edge: float             # target edge length of isotropic remeshing, unit-sphere units
+    watertight: str = "auto"       # "auto" | "always" | "never", see anomalygen.shapes.prepare
+    min_thickness: float | None = None  # minimum wall thickness; None: 2 x remesh_edge
 
 
 @dataclass(frozen=True)
@@ -171,15 +180,24 @@ class Recipe:
     output: OutputSpec
 
     def canonical_json(self) -> str:
-        """The validated recipe without ``path`` as canonical JSON (sorted keys, no spaces)."""
+        """The validated recipe without ``path`` as canonical JSON (sorted keys, no spaces);
+        keys of :data:`LATER_DEFAULTS` at their default are left out."""
         data = dataclasses.asdict(self)
         del data["path"]
+        for section, key, default in LATER_DEFAULTS:
+            if data[section][key] == default:
+                del data[section][key]
         return json.dumps(_jsonable(data), sort_keys=True, separators=(",", ":"),
                           ensure_ascii=False, allow_nan=False)
 
     def digest(self) -> str:
         """sha256 hex of the canonical JSON of everything but ``path``."""
         return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+
+LATER_DEFAULTS = (("source", "watertight", "auto"), ("source", "min_thickness", None))
+"""(section, key, default) of keys added after recipes were published: at their default they
+are not hashed, so adding them kept every earlier recipe's digest (and manifest) valid."""
 
 
 def _jsonable(value: Any) -> Any:
@@ -270,6 +288,7 @@ NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 NAME_TEXT = "a name of letters, digits, '_', '.', '-'"
 SOURCE_KINDS = ("procedural", "shapenet", "folder")
 COMPRESSIONS = ("gzip", "lzf", "none")
+MAX_THICKNESS = 0.3
 TOP_KEYS = ("name", "version", "seed", "source", "points", "anomalies", "splits", "classes", "output")
 ANOMALY_SETTINGS = ("per_sample", "anomalous_fraction", "max_attempts")
 CLASS_KEYS = {"procedural": ("kind", "variant"), "folder": ("mesh",), "shapenet": ("synset", "model")}
@@ -409,14 +428,23 @@ def recipe_from_mapping(data: Mapping, path: str | Path = "<memory>") -> Recipe:
 
 
 def _source(check: _Checker, data: object, base: Path) -> SourceSpec:
-    d = check.mapping("source", data, ("kind", "root", "remesh_edge"))
+    d = check.mapping("source", data, ("kind", "root", "remesh_edge", "watertight", "min_thickness"))
     kind = check.choice("source.kind", d.get("kind", "procedural"), SOURCE_KINDS)
     remesh_edge = check.number("source.remesh_edge", d.get("remesh_edge", 0.025), 0.002, 0.2)
+    modes, thinnest = _watertight_api()
+    watertight = check.choice("source.watertight", d.get("watertight", "auto"), modes)
+    min_thickness = d.get("min_thickness")
+    low, high = max(thinnest, remesh_edge), MAX_THICKNESS
+    if min_thickness is not None and not (_is_number(min_thickness) and low <= min_thickness <= high):
+        check.fail("source.min_thickness", min_thickness,
+                   f"a number in [{low!r}, {high!r}] (at least source.remesh_edge), or null for 2 x remesh_edge")
+    min_thickness = None if min_thickness is None else float(min_thickness)
+    settings = (remesh_edge, watertight, min_thickness)
     root = d.get("root")
     if kind == "procedural":
         if root is not None:
             check.fail("source.root", root, "no root (null) with source.kind procedural")
-        return SourceSpec(kind, None, remesh_edge)
+        return SourceSpec(kind, None, *settings)
     if root is None:
         check.fail("source.root", None, f"a folder (required with source.kind {kind})")
     if not _is_path(root):
@@ -429,7 +457,7 @@ def _source(check: _Checker, data: object, base: Path) -> SourceSpec:
         next(resolved.iterdir(), None)
     except OSError as err:
         check.fail("source.root", root, f"a readable directory ({resolved}: {err.strerror})")
-    return SourceSpec(kind, resolved, remesh_edge)
+    return SourceSpec(kind, resolved, *settings)
 
 
 _PROBLEM = {"missing": "does not exist", "file": "is not a directory", "dir": "is not a file",
@@ -637,6 +665,13 @@ def _procedural_api() -> tuple[Callable[[str], tuple[str, int]], tuple[str, ...]
     return parse_class_name, tuple(KINDS)
 
 
+
+
+def _watertight_api() -> tuple[tuple[str, ...], float]:
+    """(source.watertight modes, smallest min_thickness) of anomalygen.shapes.watertight."""
+    from anomalygen.shapes.watertight import MIN_THICKNESS, MODES
+
+    return MODES, MIN_THICKNESS
 
 
 def _mesh_suffixes() -> tuple[str, ...]:

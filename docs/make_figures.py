@@ -8,6 +8,9 @@ docs/anomaly_types.png       ``types``: one row per registered anomaly operator:
                              edited mesh and the labelled point cloud.
 docs/sample_<type>.png       ``samples``: :func:`anomalygen.render.render_sample` of one bulge,
                              hole and break sample.
+docs/watertight.png          ``watertight``: open, single-sheet real meshes from ../shared/data
+                             before and after preparation with ``source.watertight: auto``.
+docs/real_mesh_operators.png ``real``: every operator once on a real mesh made watertight.
 
 Run: ``python docs/make_figures.py [contact|types|samples]`` (from anywhere; writes next to
 this file; no argument writes all). ``types`` and ``samples`` first generate a small dataset
@@ -215,8 +218,58 @@ def sample_pictures(data: Path | None = None, tokens=SAMPLE_FIGURES) -> list[Pat
     return written
 
 
+WATERTIGHT_MESHES = ("odedstein/cube_no_bottom.obj", "trimesh-models/chair_model.obj")
+"""Open meshes with single-sheet walls from ../shared/data/meshes, shown before and after."""
+WATERTIGHT_EDGE = 0.025
+
+
+def _shared_mesh(name: str):
+    from anomalygen.shapes.load import load_mesh
+
+    path = ROOT.parent / "shared" / "data" / "meshes" / name
+    if not path.is_file():
+        raise SystemExit(f"{path} is missing: the watertight figures need ../shared/data")
+    return load_mesh(path)
+
+
+def watertight(path: Path = DOCS / "watertight.png") -> Path:
+    """Each mesh of WATERTIGHT_MESHES prepared plainly (open) and with watertight: auto, from below."""
+    from anomalygen.shapes.prepare import prepare_mesh
+
+    tiles = {}
+    for name in WATERTIGHT_MESHES:
+        raw, short = _shared_mesh(name), Path(name).stem
+        tiles[f"{short}: before"] = prepare_mesh(raw, WATERTIGHT_EDGE, "never")
+        after = prepare_mesh(raw, WATERTIGHT_EDGE, "auto")
+        report = after.metadata["preparation"]
+        tiles[f"after (H={report['hausdorff']:.3f})"] = after
+    return contact_sheet(tiles, path, columns=4, view=View(elev=-35.0, azim=-60.0), tile_inches=2.6)
+
+
+def real_mesh_operators(path: Path = DOCS / "real_mesh_operators.png", name: str = WATERTIGHT_MESHES[1]) -> Path:
+    """One edit by every operator on a real mesh prepared with watertight: auto (first seed that works)."""
+    import numpy as np
+
+    from anomalygen.ops.base import OperatorNotApplicable, area_scale
+    from anomalygen.shapes.prepare import prepare_mesh
+
+    base = prepare_mesh(_shared_mesh(name), WATERTIGHT_EDGE, "auto")
+    tiles = {"prepared": base}
+    for op_name, op in OPERATORS.items():
+        for seed in range(20):
+            rng = np.random.default_rng(seed)
+            try:
+                tiles[op_name] = op.apply(base, op.absolute(op.draw(op.default_ranges(), rng), area_scale(base)), rng).mesh
+                break
+            except OperatorNotApplicable:
+                continue
+    return contact_sheet(tiles, path, columns=4, view=VIEW, tile_inches=2.6)
+
+
 FIGURES = {
     "contact": lambda: [procedural_classes()],
+    "watertight": lambda: [watertight()],
+    "real": lambda: [real_mesh_operators()],
     "types": lambda: [anomaly_types()],
     "samples": sample_pictures,
 }

@@ -338,9 +338,9 @@ def counted(monkeypatch):
     calls = []
     real = prepare.prepare_mesh
 
-    def counting(mesh, edge_length):
+    def counting(mesh, edge_length, *settings):
         calls.append(edge_length)
-        return real(mesh, edge_length)
+        return real(mesh, edge_length, *settings)
 
     monkeypatch.setattr(prepare, "prepare_mesh", counting)
     return calls

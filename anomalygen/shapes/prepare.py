@@ -19,10 +19,15 @@ remeshed surface in UNIT:
    outward (see :func:`orient_faces`), close holes whose rim is shorter than
    ``HOLE_MAX_PERIMETER`` (pymeshlab; open rims such as a bowl's stay open);
 4. normalise to UNIT, remesh isotropically to the target edge length with pymeshlab, clean,
-   normalise and orient again.
+   normalise and orient again;
+5. with ``watertight="always"``, or ``"auto"`` when step 4 gave no closed oriented manifold
+   or one whose parts intersect:
+   replace the surface of step 3 by the outer boundary of everything within half the minimum
+   wall thickness of it (:mod:`anomalygen.shapes.watertight`), then step 4 on that.
 
-Watertight manifold input gives watertight, manifold, outward-oriented output. Anything else is
-prepared best-effort (never an exception other than MeshPreparationError for an unusable mesh).
+Watertight manifold input gives watertight, manifold, outward-oriented output, as does any
+input with step 5. Without it, anything else is prepared best-effort (never an exception other
+than MeshPreparationError for an unusable mesh).
 
 Determinism: identical input arrays and edge length give identical output arrays, also across
 processes (``tests/test_prepare.py`` checks both). pymeshlab's filters are deterministic, with
@@ -36,6 +41,7 @@ parameter of its filter.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import tempfile
@@ -47,7 +53,12 @@ import trimesh
 from scipy import sparse
 from scipy.sparse import csgraph
 
+
 from anomalygen.geometry.canonical import row_norms, snap
+from anomalygen.shapes.watertight import METHOD as WATERTIGHT_METHOD
+from anomalygen.shapes.watertight import MIN_THICKNESS
+from anomalygen.shapes.watertight import MODES as WATERTIGHT_MODES
+from anomalygen.shapes.watertight import boundary_edges, is_closed_manifold, make_watertight, parts_overlap
 
 # Bump whenever prepare_mesh changes its output for some input: it is part of the cache key.
 PREPARE_VERSION = 2
@@ -71,6 +82,10 @@ REMESH_BASE_ITERATIONS = 4
 REMESH_MAX_ITERATIONS = 20
 
 
+MIN_THICKNESS_PER_EDGE = 2.0
+"""Default minimum wall thickness, in remesh edge lengths: a wall the remesher can give two
+triangles across its rim (thinner walls come out as slivers)."""
+
 class MeshPreparationError(Exception):
     """The mesh cannot be prepared (nothing usable left, or the result is degenerate)."""
 
@@ -78,15 +93,25 @@ class MeshPreparationError(Exception):
 # --------------------------------------------------------------------------- public API
 
 
-def prepare_mesh(mesh: trimesh.Trimesh, edge_length: float) -> trimesh.Trimesh:
+def prepare_mesh(mesh: trimesh.Trimesh, edge_length: float, watertight: str = "never",
+                 min_thickness: float | None = None) -> trimesh.Trimesh:
     """Clean, orient, normalise to UNIT and isotropically remesh ``mesh``.
 
-    mesh:        any trimesh.Trimesh (V, 3) vertices, (F, 3) faces, in any units.
-    edge_length: target edge length in UNIT (absolute, e.g. 0.025).
+    mesh:          any trimesh.Trimesh (V, 3) vertices, (F, 3) faces, in any units.
+    edge_length:   target edge length in UNIT (absolute, e.g. 0.025).
+    watertight:    "never"; "always": replace the surface by a closed one with walls at least
+                   ``min_thickness`` thick (:mod:`anomalygen.shapes.watertight`); "auto": only
+                   when the result would not be a closed oriented manifold or its parts would
+                   intersect, so that a clean solid comes out exactly as with "never".
+    min_thickness: UNIT; None means MIN_THICKNESS_PER_EDGE x ``edge_length``, at least MIN_THICKNESS.
     Returns a new Trimesh (vertices float64, faces int64) in UNIT whose median edge length is
-    close to ``edge_length``. Raises MeshPreparationError when nothing usable is left.
+    close to ``edge_length``; ``metadata["preparation"]`` is the :func:`_report` of what was
+    done. Raises MeshPreparationError when nothing usable is left.
     """
     edge_length = _check_edge_length(edge_length)
+    if watertight not in WATERTIGHT_MODES:
+        raise ValueError(f"watertight must be one of {', '.join(WATERTIGHT_MODES)}, got {watertight!r}")
+    min_thickness = resolved_min_thickness(edge_length, min_thickness)
     vertices, faces = _input_arrays(mesh)
     _require(vertices, faces, "the mesh has no triangles with finite vertices")
     vertices, faces = _compact(vertices, faces)
@@ -105,13 +130,23 @@ def prepare_mesh(mesh: trimesh.Trimesh, edge_length: float) -> trimesh.Trimesh:
     vertices, faces = close_small_holes(vertices, faces, HOLE_MAX_PERIMETER)
     vertices = normalise(vertices)
 
-    vertices, faces = remesh_isotropic(vertices, faces, edge_length)
-    vertices, faces = clean_arrays(vertices, faces)
-    _require(vertices, faces, "remeshing left no triangles")
-    vertices = normalise(vertices)
-    faces = orient_faces(vertices, faces)
-    _check_result(vertices, faces)
-    return trimesh.Trimesh(vertices=vertices, faces=faces, process=False, validate=False)
+    result = _remeshed(vertices, faces, edge_length)
+    closed = is_closed_manifold(*result)
+    overlap = closed and parts_overlap(*result)
+    thickened = watertight == "always" or (watertight == "auto" and (overlap or not closed))
+    if thickened:
+        result = _remeshed(*make_watertight(vertices, faces, min_thickness), edge_length)
+    report = _report((vertices, faces), result, closed, overlap, min_thickness if thickened else None)
+    return trimesh.Trimesh(vertices=result[0], faces=result[1], process=False, validate=False,
+                           metadata={"preparation": report})
+
+
+def resolved_min_thickness(edge_length: float, min_thickness: float | None) -> float:
+    """The minimum wall thickness (UNIT) that preparation applies: ``min_thickness``, or
+    MIN_THICKNESS_PER_EDGE x ``edge_length`` (at least MIN_THICKNESS) when it is None."""
+    if min_thickness is None:
+        return max(MIN_THICKNESS_PER_EDGE * float(edge_length), MIN_THICKNESS)
+    return float(min_thickness)
 
 
 def mesh_digest(mesh: trimesh.Trimesh) -> str:
@@ -131,35 +166,43 @@ def mesh_digest(mesh: trimesh.Trimesh) -> str:
 
 
 class PreparedMeshCache:
-    """Prepared meshes on disk, one ``<key>.npz`` per (mesh content, edge length, version).
+    """Prepared meshes on disk, one ``<key>.npz`` per (mesh content, preparation settings, version).
 
-    Files hold ``vertices`` (float64) and ``faces`` (int64) and are written atomically (a temp
-    file in the same folder, then os.replace), so concurrent processes sharing the folder only
-    ever see whole files; two processes preparing the same mesh at once both write, the last
-    rename wins, and both results are identical anyway.
+    Files hold ``vertices`` (float64), ``faces`` (int64) and ``report`` (the preparation report
+    as JSON) and are written atomically (a temp file in the same folder, then os.replace), so
+    concurrent processes sharing the folder only ever see whole files; two processes preparing
+    the same mesh at once both write, the last rename wins, and both results are identical anyway.
     """
 
     def __init__(self, directory: str | os.PathLike) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
 
-    def key(self, mesh: trimesh.Trimesh, edge_length: float) -> str:
-        """Cache key: sha256 of the mesh digest, the edge length and PREPARE_VERSION."""
-        text = f"{mesh_digest(mesh)}|{float(edge_length)!r}|{PREPARE_VERSION}"
+    def key(self, mesh: trimesh.Trimesh, edge_length: float, watertight: str = "never",
+            min_thickness: float | None = None) -> str:
+        """Cache key: sha256 of the mesh digest, the settings, PREPARE_VERSION and the
+        watertighting method."""
+        thickness = resolved_min_thickness(edge_length, min_thickness)
+        text = (f"{mesh_digest(mesh)}|{float(edge_length)!r}|{PREPARE_VERSION}|{watertight}|"
+                f"{thickness!r}|{WATERTIGHT_METHOD}")
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def path(self, mesh: trimesh.Trimesh, edge_length: float) -> Path:
-        return self.directory / f"{self.key(mesh, edge_length)}.npz"
+    def path(self, mesh: trimesh.Trimesh, edge_length: float, watertight: str = "never",
+             min_thickness: float | None = None) -> Path:
+        return self.directory / f"{self.key(mesh, edge_length, watertight, min_thickness)}.npz"
 
-    def get(self, mesh: trimesh.Trimesh, edge_length: float) -> trimesh.Trimesh:
-        """The prepared mesh, read from the cache or prepared now and stored."""
-        path = self.path(mesh, edge_length)
+    def get(self, mesh: trimesh.Trimesh, edge_length: float, watertight: str = "never",
+            min_thickness: float | None = None) -> trimesh.Trimesh:
+        """The prepared mesh (see :func:`prepare_mesh`), read from the cache or prepared now and stored."""
+        path = self.path(mesh, edge_length, watertight, min_thickness)
         cached = _read_npz(path)
         if cached is not None:
-            vertices, faces = cached
-            return trimesh.Trimesh(vertices=vertices, faces=faces, process=False, validate=False)
-        prepared = prepare_mesh(mesh, edge_length)
-        _write_npz_atomic(path, np.asarray(prepared.vertices), np.asarray(prepared.faces))
+            vertices, faces, report = cached
+            return trimesh.Trimesh(vertices=vertices, faces=faces, process=False, validate=False,
+                                   metadata={"preparation": report})
+        prepared = prepare_mesh(mesh, edge_length, watertight, min_thickness)
+        _write_npz_atomic(path, np.asarray(prepared.vertices), np.asarray(prepared.faces),
+                          prepared.metadata["preparation"])
         return prepared
 
 
@@ -327,6 +370,57 @@ def remesh_isotropic(
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _remeshed(vertices: np.ndarray, faces: np.ndarray, edge_length: float) -> tuple[np.ndarray, np.ndarray]:
+    """The last stage: normalise, remesh, clean, normalise and orient again, check."""
+    vertices, faces = remesh_isotropic(normalise(vertices), faces, edge_length)
+    vertices, faces = clean_arrays(vertices, faces)
+    _require(vertices, faces, "remeshing left no triangles")
+    vertices = normalise(vertices)
+    faces = orient_faces(vertices, faces)
+    _check_result(vertices, faces)
+    return vertices, faces
+
+
+def _report(source: tuple[np.ndarray, np.ndarray], result: tuple[np.ndarray, np.ndarray],
+            closed: bool, overlap: bool, min_thickness: float | None) -> dict:
+    """What preparation did to a mesh, JSON-ready (recorded per class in the manifest).
+
+    source is the cleaned input in UNIT, result the prepared mesh; ``closed``: whether plain
+    preparation gave a closed oriented manifold, ``overlap``: one whose parts intersect; ``min_thickness``: set when the surface was
+    made watertight. ``hausdorff`` is the symmetric Hausdorff distance between the two surfaces,
+    each normalised to UNIT, from every vertex and edge midpoint of each to the other surface.
+    """
+    (source_v, source_f), (result_v, result_f) = source, result
+    there, back = _one_sided_distance(result, source), _one_sided_distance(source, result)
+    return {
+        "watertight_before": bool(closed),
+        "boundary_edges_before": boundary_edges(source_f),
+        "parts_overlapped": bool(overlap),
+        "parts_before": int(_vertex_components(len(source_v), source_f).max() + 1),
+        "made_watertight": min_thickness is not None,
+        "method": WATERTIGHT_METHOD if min_thickness is not None else None,
+        "min_thickness": min_thickness,
+        "watertight_after": is_closed_manifold(result_v, result_f),
+        "boundary_edges_after": boundary_edges(result_f),
+        "parts_kept": int(_vertex_components(len(result_v), result_f).max() + 1),
+        "hausdorff": round(max(there["max"], back["max"]), 4),
+        "mean_deviation": round((there["mean"] + back["mean"]) / 2.0, 4),
+    }
+
+
+def _one_sided_distance(sampled: tuple[np.ndarray, np.ndarray], target: tuple[np.ndarray, np.ndarray]) -> dict:
+    """{"max", "mean"} distance from the vertices and edge points of ``sampled`` to the surface
+    ``target`` (pymeshlab: exact point-to-triangle distances, no random samples)."""
+    meshset = _meshset(*sampled)
+    meshset.add_mesh(pymeshlab.Mesh(vertex_matrix=np.ascontiguousarray(snap(target[0])),
+                                    face_matrix=np.ascontiguousarray(target[1], dtype=np.int32)))
+    distance = meshset.get_hausdorff_distance(
+        sampledmesh=0, targetmesh=1, savesample=False, samplevert=True, sampleedge=True,
+        samplefauxedge=False, sampleface=False, samplenum=len(sampled[0]) * 2,
+        maxdist=pymeshlab.PureValue(4.0))
+    return {"max": float(distance["max"]), "mean": float(distance["mean"])}
 
 
 def _check_edge_length(edge_length: float) -> float:
@@ -630,21 +724,21 @@ def _small_loop_faces(vertices, faces, max_perimeter):
     return np.unique(owner[chosen]), int(edge_count[small].max())
 
 
-def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """(vertices float64, faces int64) from a cache file, or None if absent or unreadable."""
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, dict] | None:
+    """(vertices float64, faces int64, report) from a cache file, or None if absent or unreadable."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            vertices, faces = data["vertices"], data["faces"]
+            vertices, faces, report = data["vertices"], data["faces"], json.loads(str(data["report"]))
     except FileNotFoundError:
         return None
     except Exception:  # a damaged file (e.g. a disk that filled up) is a miss; it is rewritten
         return None
     if vertices.dtype != np.float64 or faces.dtype != np.int64 or faces.ndim != 2:
         return None
-    return vertices, faces
+    return vertices, faces, report
 
 
-def _write_npz_atomic(path: Path, vertices: np.ndarray, faces: np.ndarray) -> None:
+def _write_npz_atomic(path: Path, vertices: np.ndarray, faces: np.ndarray, report: dict) -> None:
     """Write ``path`` so that readers see either no file or the whole file."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     try:
@@ -653,6 +747,7 @@ def _write_npz_atomic(path: Path, vertices: np.ndarray, faces: np.ndarray) -> No
                 stream,
                 vertices=np.ascontiguousarray(vertices, dtype=np.float64),
                 faces=np.ascontiguousarray(faces, dtype=np.int64),
+                report=np.array(json.dumps(report, sort_keys=True)),
             )
             stream.flush()
             os.fsync(stream.fileno())
