@@ -9,7 +9,8 @@ import trimesh
 torch = pytest.importorskip("torch", reason="anomalygen.detect needs torch (pip install torch)")
 
 from anomalygen.detect.base import available_methods, create_detector, load_detector
-from anomalygen.detect.imrnet import IMRNet, IMRNetConfig, normalise
+from anomalygen.detect.geometry import normalise
+from anomalygen.detect.imrnet import IMRNet, IMRNetConfig
 
 # small enough to train in seconds on one core, big enough to learn a sphere
 TINY = dict(num_points=512, num_groups=16, group_size=32, width=32, depth=2, heads=2, decoder_depth=1,
@@ -59,7 +60,7 @@ def test_training_logs_and_learns(trained):
     assert history["train_loss"][-1] < 0.5 * history["train_loss"][0]
     assert np.isfinite(history["val_loss"]).all()
     assert set(trained.info["seconds"]) >= {"prepare", "train", "stats", "total"}
-    assert trained.reference is not None and {"point_residual_std", "feature_residual_std"} <= set(trained.stats)
+    assert {"point_mean", "point_std", "feature_mean", "feature_std"} == set(trained.stats)
 
 
 def test_bulge_scores_higher_than_fresh_normal(trained):
@@ -103,10 +104,8 @@ def test_training_is_deterministic():
 def test_score_before_fit_and_small_clouds():
     with pytest.raises(RuntimeError):
         IMRNet(TINY).score(sphere()[0])
-    for baseline_k in (0, 8):              # global statistics, and the local reference map
-        det = IMRNet(dict(TINY, steps=2, eval_every=1, pool_size=1, baseline_k=baseline_k))
-        det.fit([sphere(n=300, seed=s)[0] for s in range(2)])      # fewer points than num_points
-        assert (det.reference is None) == (baseline_k == 0)
-        obj, pts = det.score(sphere(n=300, seed=9)[0])
-        assert np.isfinite(obj) and pts.shape == (300,) and np.isfinite(pts).all()
+    det = IMRNet(dict(TINY, steps=2, eval_every=1, pool_size=1))
+    det.fit([sphere(n=300, seed=s)[0] for s in range(2)])      # fewer points than num_points
+    obj, pts = det.score(sphere(n=300, seed=9)[0])
+    assert np.isfinite(obj) and pts.shape == (300,) and np.isfinite(pts).all()
     assert IMRNetConfig().num_groups == 64 and IMRNetConfig().group_size == 64

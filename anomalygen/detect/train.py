@@ -100,6 +100,12 @@ def _write_json(path: Path, content: dict) -> None:
     os.replace(tmp, path)
 
 
+def _print_progress(event: dict) -> None:
+    """Print a detector's training progress event on one line of stderr."""
+    print("  " + "  ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in event.items()),
+          file=sys.stderr, flush=True)
+
+
 def train_detector(data_dir: str | Path, out_dir: str | Path, classes: Sequence[str] | None = None,
                    method: str = "imrnet", shared: bool = False, config=None, device: str = "cpu",
                    seed: int = 0, progress: bool = True) -> Path:
@@ -141,7 +147,7 @@ def train_detector(data_dir: str | Path, out_dir: str | Path, classes: Sequence[
             print(f"[{method}] {key}: {len(samples)} training clouds", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         detector = create_detector(method, config)
-        detector.fit([s.points for s in samples], seed=seed, progress=progress)
+        detector.fit([s.points for s in samples], seed=seed, progress=_print_progress if progress else None)
         seconds = time.perf_counter() - t0
         model_path = detector.save(out_dir / key / "model.pt", data_digest=digest)
         run["data_digest"][key] = digest
