@@ -118,6 +118,9 @@ def run_benchmark(data_dir: str | Path, out_dir: str | Path, methods: Sequence[s
     if not methods:
         raise ValueError("no methods given")
     configs = configs or {}
+    for method, values in configs.items():      # a bad value fails now, naming its key, before any unit runs
+        if method in methods:
+            config_from_dict(detector_class(method).config_class, values)
     # imrnet before patchcore-imrnet, which takes its encoder; otherwise the order given
     methods = sorted(dict.fromkeys(methods), key=lambda m: (m == "patchcore-imrnet", list(methods).index(m)))
     available = open_dataset(data_dir, split="train").class_names

@@ -48,18 +48,21 @@ def random_pose(rng: np.random.Generator, up_axis: int, up_deg: float, tilt_deg:
     return r
 
 
-def nearest(query: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Distance (S,) and index (S,) of the nearest ``ref`` (R, 3) point to each ``query`` (S, 3) point.
+def nearest(query: torch.Tensor, ref: torch.Tensor, k: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Distances and indices of the ``k`` nearest ``ref`` (R, 3) points to each ``query`` (S, 3) point:
+    (S,) and (S,) for k = 1, else (S, k) and (S, k), nearest first.
 
     On the CPU a k-d tree: scoring asks this for 10-30K query points against a few thousand
     reference points, where the dense distance matrix of :func:`pointops.knn` (same result up
     to ties) was measured 20x slower. On CUDA the dense version is the fast one.
     """
+    k = min(k, ref.shape[0])
     if query.device.type == "cpu":
-        d, i = cKDTree(ref.numpy()).query(query.numpy(), k=1)
+        d, i = cKDTree(ref.numpy()).query(query.numpy(), k=k)
         return torch.from_numpy(d.astype(np.float32)), torch.from_numpy(i.astype(np.int64))
-    d2, i = knn(query.unsqueeze(0), ref.unsqueeze(0), 1)
-    return d2[0, :, 0].sqrt(), i[0, :, 0]
+    d2, i = knn(query.unsqueeze(0), ref.unsqueeze(0), k)
+    d, i = d2[0].sqrt(), i[0]
+    return (d[:, 0], i[:, 0]) if k == 1 else (d, i)
 
 
 @torch.no_grad()

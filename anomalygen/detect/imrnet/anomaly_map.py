@@ -15,33 +15,48 @@ __all__ = ["forward_offsets", "backward_distances"]
 
 
 @torch.no_grad()
-def forward_offsets(points: torch.Tensor, normals: torch.Tensor, recon: torch.Tensor, tangent_weight: float) -> np.ndarray:
-    """Input -> reconstruction: each input point's (N, 3) offset to the nearest reconstructed point (R, 3) -> (N,).
+def forward_offsets(points: torch.Tensor, normals: torch.Tensor, recon: torch.Tensor, tangent_weight: float,
+                    k: int = 1) -> np.ndarray:
+    """Input -> reconstruction: how far each input point (N, 3) lies off the reconstructed surface (R, 3) -> (N,).
 
-    Measured along the point's own unit normal (N, 3) plus ``tangent_weight`` times the in-plane
-    part: the input and the reconstruction sample the same surface at different places, so the
-    plain distance has a floor of about half the reconstruction's spacing even when the
-    reconstruction is perfect; the normal part is what a bump or a dent changes.
+    The offsets to the ``k`` nearest reconstructed points are measured along the point's own
+    unit normal (N, 3) and averaged with their sign (the offset to a local plane through them:
+    the reconstruction's scatter about the surface cancels, a bump's lift does not), plus
+    ``tangent_weight`` times the in-plane distance to the nearest one. The input and the
+    reconstruction sample the same surface at different places, so the plain distance has a
+    floor of about half the reconstruction's spacing even when the reconstruction is perfect.
     """
-    _, idx = nearest(points, recon)
-    offset = points - recon[idx]
-    along = (offset * normals).sum(-1).abs()
-    across = (offset.pow(2).sum(-1) - along.pow(2)).clamp_min(0).sqrt()
-    return (along + tangent_weight * across).cpu().numpy()
+    _, idx = nearest(points, recon, k)
+    idx = idx.view(len(points), -1)                                                   # (N, k)
+    offset = points.unsqueeze(1) - recon[idx]                                         # (N, k, 3)
+    along = (offset * normals.unsqueeze(1)).sum(-1)                                   # (N, k) signed
+    across = (offset[:, 0].pow(2).sum(-1) - along[:, 0].pow(2)).clamp_min(0).sqrt()
+    return (along.mean(1).abs() + tangent_weight * across).cpu().numpy()
 
 
 @torch.no_grad()
-def backward_distances(recon: torch.Tensor, full: torch.Tensor, xyz: torch.Tensor) -> np.ndarray:
-    """Reconstruction -> input: material the reconstruction has and the input lacks (holes, cracks, breaks).
+def backward_distances(recon: torch.Tensor, full: torch.Tensor, normals: torch.Tensor, xyz: torch.Tensor,
+                       k: int = 1) -> np.ndarray:
+    """Reconstruction -> input: material the reconstruction has and the input lacks (holes, cracks, breaks) -> (N,).
 
-    Each reconstructed point (R, 3) is measured to the nearest input point of the full cloud
-    (N, 3), dense enough that a normal surface leaves a small floor; that distance goes to the
-    down-sampled point (M, 3) nearest the reconstructed point (the largest one received), and
-    every input point takes its nearest down-sampled point's value -> (N,). A hole's rim thus
-    carries the distance to the missing material it surrounds.
+    Each reconstructed point (R, 3) is measured to the nearest point of the full input cloud
+    (N, 3, dense, so a normal surface leaves a small floor): its offset along that input
+    point's unit normal (N, 3), averaged with its sign over the ``k`` nearest reconstructed
+    points (so their scatter about the surface cancels), plus its in-plane distance in full
+    (what a hole leaves: reconstructed points beside the input surface's rim). That value goes
+    to the down-sampled point (M, 3) nearest the reconstructed point (the largest one
+    received), and every input point takes its nearest down-sampled point's value: a hole's rim
+    carries the size of the missing material it surrounds.
     """
-    d, _ = nearest(recon, full)
+    _, near_input = nearest(recon, full)                                               # (R,)
+    offset = recon - full[near_input]                                                  # (R, 3)
+    n = normals[near_input]
+    along = (offset * n).sum(-1)
+    across = (offset.pow(2).sum(-1) - along.pow(2)).clamp_min(0).sqrt()
+    _, around = nearest(recon, recon, k)
+    around = around.view(len(recon), -1)                                               # (R, k), itself first
+    smooth = (offset[around] * n.unsqueeze(1)).sum(-1).mean(1).abs()                   # one normal per neighbourhood: one sign
     _, owner = nearest(recon, xyz)
-    sampled = torch.zeros(xyz.shape[0], device=xyz.device).scatter_reduce_(0, owner, d, reduce="amax")
+    sampled = torch.zeros(xyz.shape[0], device=xyz.device).scatter_reduce_(0, owner, smooth + across, reduce="amax")
     _, near = nearest(full, xyz)
     return sampled[near].cpu().numpy()

@@ -52,6 +52,7 @@ class IMRNetConfig:
     decoder_depth: int = _num(2, 1, 64)
     mlp_ratio: float = _num(2.0, 0.25, 16.0)
     embed_hidden: int = _num(32, 4, 1024)            # mini-PointNet width (its layers are hidden, 2x, 4x)
+    context_points: int = _num(64, 0, 4096)          # visible points nearest a masked query embedded as its start (0: none)
     mask_ratio: float = _num(0.6, 0.05, 0.95)
     # training
     steps: int = _num(400, 1, 10**7)
@@ -68,15 +69,17 @@ class IMRNetConfig:
     shift_jitter: float = _num(0.0, 0.0, 10.0)       # random translation, each axis in [-s, s]
     jitter_sigma: float = _num(0.003, 0.0, 1.0)      # Gaussian point jitter, clipped at jitter_clip
     jitter_clip: float = _num(0.01, 0.0, 1.0)
-    query_noise: float = _num(0.0, 0.0, 2.0)         # RMS offset of a masked patch's query from its centre (denoising)
+    query_noise: float = _num(0.1, 0.0, 2.0)         # RMS offset of a masked patch's query from its centre (denoising)
     val_copies: int = _num(2, 1, 1024)               # fixed augmented copies of each training cloud for the val loss
     eval_every: int = _num(50, 1, 10**7)
     threads: int = _num(1, 1, 1024)                  # torch intra-op threads; 1 is fastest on a shared 2-core CPU
     deterministic: bool = True                       # torch.use_deterministic_algorithms during fit
     device: str = "cpu"
     # scoring
-    iterations: int = _num(3, 1, 100)                # T: passes, each fed the previous reconstruction
+    iterations: int = _num(1, 1, 100)                # T: passes, each fed the previous reconstruction
+    feedback: str = _choice("centres", "centres", "patches")   # what pass t+1 takes from pass t (see detector.reconstruct)
     point_directions: str = _choice("both", "both", "forward", "backward")   # input->recon, recon->input, or the max
+    recon_k: int = _num(8, 1, 256)                   # point level: signed normal offsets averaged over this many reconstructed points
     tangent_weight: float = _num(0.25, 0.0, 1.0)     # forward offset = normal part + this x tangential part
     point_weight: float = _num(1.0, 0.0, 100.0)      # fusion weights of the two z-scored levels
     feature_weight: float = _num(1.0, 0.0, 100.0)

@@ -11,9 +11,10 @@ Pipeline for one cloud (N, 3), lengths in RMS-radius units:
    Chamfer-L2 loss.
 5. **Iterative mask reconstruction** at test time: the G patches fall into ``ceil(1 /
    mask_ratio)`` disjoint mask sets, each rebuilt from the others, so every patch is masked
-   once per pass. Pass t+1 sees pass t's reconstructed patches as its input and their centres
-   recomputed from the reconstruction (the reconstructed point nearest each patch's mean), so a
-   centre that sat on a bump moves to the normal surface and its patch is rebuilt there.
+   once per pass. Pass t+1 asks for every patch again at its centre recomputed from pass t's
+   reconstruction (the query projected on its rebuilt patch), so a centre that sat on a bump
+   moves to the normal surface and its patch is rebuilt there; ``feedback`` says whether the
+   context stays the input or becomes pass t's reconstruction (the paper's loop).
 6. **Scores** (:mod:`.anomaly_map`): point level = input -> reconstruction offsets (normal
    part) and reconstruction -> input distances (missing material), their max; feature level =
    encoder feature distance between each input patch and its reconstruction; each level
@@ -41,7 +42,7 @@ from anomalygen.detect.imrnet.config import IMRNetConfig
 from anomalygen.detect.imrnet.model import MaskedPointAutoencoder
 from anomalygen.detect.pointops import chamfer_l2, farthest_point_sample, group, resolve_device
 
-__all__ = ["IMRNet", "PatchFeatures", "Reconstruction"]
+__all__ = ["IMRNet", "PatchFeatures", "Reconstruction", "hidden_points"]
 
 Prepared = tuple[np.ndarray, np.ndarray, np.ndarray]     # normalised points (N, 3), variation (N,), normals (N, 3)
 
@@ -61,6 +62,15 @@ def _torch_settings(threads: int, deterministic: bool):
         torch.use_deterministic_algorithms(det_before)
 
 
+def hidden_points(member: torch.Tensor, mask: torch.Tensor, m: int) -> torch.Tensor:
+    """(B, G, K) bool: which patch points also belong to a masked patch, from ``member`` (B, G, K)
+    indices into the M=``m`` down-sampled points and ``mask`` (B, G)."""
+    B = member.shape[0]
+    in_masked = torch.zeros(B, m, dtype=torch.bool, device=member.device)
+    in_masked.scatter_(1, member[mask].view(B, -1), True)          # every row masks the same number of patches
+    return in_masked.gather(1, member.reshape(B, -1)).view_as(member)
+
+
 @dataclass
 class PatchFeatures:
     """One cloud's IMRNet patches: encoder ``features`` (G, C), ``member`` (G, K) indices into the
@@ -75,7 +85,7 @@ class PatchFeatures:
 @dataclass
 class Reconstruction:
     """One pass of the iterative reconstruction: patches (G, K, 3) in absolute (normalised)
-    coordinates and the centres (G, 3) recomputed from them."""
+    coordinates and the centres (G, 3) recomputed from them (each query projected on its patch)."""
 
     points: torch.Tensor
     centres: torch.Tensor
@@ -157,7 +167,7 @@ class IMRNet(Detector):
     def _loss(self, xyz: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Masked-reconstruction Chamfer-L2 of a batch of down-sampled clouds (B, M, 3), queries moved by ``query_noise``."""
         c = self.config
-        patches, centres, _ = self._patches(xyz)
+        patches, centres, member = self._patches(xyz)
         B, G = centres.shape[:2]
         n = max(1, min(G - 1, int(round(c.mask_ratio * G))))
         order = torch.rand(B, G, generator=generator).argsort(dim=1)
@@ -167,7 +177,7 @@ class IMRNet(Detector):
         # isotropic Gaussian of RMS length query_noise: moves the query along the normal and across it
         shift = (torch.randn(B, n, 3, generator=generator) * (c.query_noise / math.sqrt(3))).to(xyz.device)
         queries = centres[mask].view(B, n, 3) + shift
-        pred = self.model(patches, centres, mask, queries)                             # (B, n, K, 3) relative to queries
+        pred = self.model(patches, centres, mask, queries, hidden_points(member, mask, xyz.shape[1]))   # relative to queries
         target = patches[mask].view(B, n, c.group_size, 3) - shift.unsqueeze(2)
         return chamfer_l2(pred.reshape(-1, c.group_size, 3), target.reshape(-1, c.group_size, 3))
 
@@ -275,31 +285,40 @@ class IMRNet(Detector):
         return sets.to(self.device)
 
     @torch.no_grad()
-    def reconstruct(self, patches: torch.Tensor, centres: torch.Tensor, iterations: int | None = None) -> list[Reconstruction]:
-        """Iterative mask reconstruction of one cloud's patches (G, K, 3) (relative) and centres (G, 3).
+    def reconstruct(self, patches: torch.Tensor, centres: torch.Tensor, member: torch.Tensor,
+                    iterations: int | None = None) -> list[Reconstruction]:
+        """Iterative mask reconstruction of one cloud's patches (G, K, 3) (relative), centres (G, 3), ``member`` (G, K).
 
         Returns one :class:`Reconstruction` per pass. Each pass rebuilds every mask set from the
-        other patches, at the current centres; the next pass takes the rebuilt patches as its
-        input and their recomputed centres as its centres.
+        other patches, at the current centres; the next pass asks for every patch at the centre
+        recomputed from its reconstruction (a centre on a bump moves to the normal surface), with
+        ``feedback="centres"`` from the input patches as context, with ``"patches"`` from the
+        rebuilt patches (the paper's loop; measured to drift: each pass adds the model's error
+        to the context of the next). ``member`` (indices into the down-sampled points) tells
+        which input points a masked patch shares with visible ones, kept out of its context
+        while the context is the input.
         """
         sets = self._mask_sets()
-        current, at = patches, centres
+        current, around, at = patches, centres, centres      # context patches, their centres, the queries
         passes = []
-        for _ in range(iterations or self.config.iterations):
+        for t in range(iterations or self.config.iterations):
             rebuilt = torch.empty_like(current)
             # sets differ in size by one when S does not divide G: run each size as its own batch
             for n in sorted({int(v) for v in sets.sum(1)}):
                 chosen = sets[sets.sum(1) == n]                                          # (s, G)
                 s = chosen.shape[0]
                 queries = at.expand(s, -1, -1)[chosen].view(s, n, 3)
-                pred = self.model(current.expand(s, -1, -1, -1), at.expand(s, -1, -1), chosen, queries)
+                from_input = t == 0 or self.config.feedback == "centres"
+                hidden = hidden_points(member.expand(s, -1, -1), chosen, int(member.max()) + 1) if from_input else None
+                pred = self.model(current.expand(s, -1, -1, -1), around.expand(s, -1, -1), chosen, queries, hidden)
                 for j in range(s):
                     rebuilt[chosen[j]] = pred[j] + queries[j].unsqueeze(1)
-            # the rebuilt point nearest each patch's mean: on the reconstructed surface, unlike the mean
-            mean = rebuilt.mean(dim=1, keepdim=True)
-            pick = (rebuilt - mean).pow(2).sum(-1).argmin(dim=1)                         # (G,)
+            # the query projected on its reconstruction (the rebuilt point nearest it): a centre on
+            # a bump drops to the normal surface; the patch's mean would drift sideways pass after pass
+            pick = (rebuilt - at.unsqueeze(1)).pow(2).sum(-1).argmin(dim=1)              # (G,)
             at = rebuilt[torch.arange(len(pick)), pick]
-            current = rebuilt - at.unsqueeze(1)
+            if self.config.feedback == "patches":
+                current, around = rebuilt - at.unsqueeze(1), at
             passes.append(Reconstruction(rebuilt, at))
         return passes
 
@@ -318,15 +337,17 @@ class IMRNet(Detector):
         patches, centres, member = self._patches(xyz.unsqueeze(0))
         f_in = self.model.encode(patches, centres)
         normals_t = torch.from_numpy(normals).to(self.device)
-        done = self.reconstruct(patches[0], centres[0], max(passes))
+        done = self.reconstruct(patches[0], centres[0], member[0], max(passes))
         maps = {}
         for t in passes:
             rec = done[t - 1]
-            f_rec = self.model.encode((rec.points - rec.centres.unsqueeze(1)).unsqueeze(0), rec.centres.unsqueeze(0))
+            # the rebuilt patch in its input patch's frame: the feature distance sees shape and displacement alike
+            f_rec = self.model.encode((rec.points - centres[0].unsqueeze(1)).unsqueeze(0), centres)
             patch_score = (f_in - f_rec).norm(dim=-1)[0]                                 # (G,) L2, not squared: lighter tails
             maps[t] = {
-                "forward": forward_offsets(full, normals_t, rec.points.reshape(-1, 3), self.config.tangent_weight),
-                "backward": backward_distances(rec.points.reshape(-1, 3), full, xyz),
+                "forward": forward_offsets(full, normals_t, rec.points.reshape(-1, 3), self.config.tangent_weight,
+                                           self.config.recon_k),
+                "backward": backward_distances(rec.points.reshape(-1, 3), full, normals_t, xyz, self.config.recon_k),
                 "feature": spread_to_points(patch_score[:, None, None].expand(-1, member.shape[2], 1),
                                             member[0], xyz, full)[:, 0],
             }

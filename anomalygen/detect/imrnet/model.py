@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from anomalygen.detect.imrnet.config import IMRNetConfig
+from anomalygen.detect.pointops import index_points, square_distance
 
 __all__ = ["MiniPointNet", "Block", "Stack", "MaskedPointAutoencoder"]
 
@@ -67,16 +68,22 @@ class Stack(nn.Module):
 
 
 class MaskedPointAutoencoder(nn.Module):
-    """Point-MAE-style masked patch autoencoder with query points for the masked patches.
+    """Point-MAE-style masked patch autoencoder with query points and local context for the masked patches.
 
     ``forward(patches (B, G, K, 3) relative to their centres, centres (B, G, 3), mask (B, G)
-    bool with the same number n of True per row, queries (B, n, 3) or None)`` -> predicted
-    masked patches (B, n, K, 3) relative to their queries, in the order of the masked indices.
+    bool with the same number n of True per row, queries (B, n, 3) or None, hidden (B, G, K)
+    bool or None)`` -> predicted masked patches (B, n, K, 3) relative to their queries, in the
+    order of the masked indices.
 
     A masked patch is asked for at its query point (default: its centre). Training moves the
     query off the surface (``query_noise``) while the target stays the true surface patch, so
     the decoder must find the surface from the visible context, not copy the query: at test
     time a patch centred on a bump is rebuilt where the surrounding normal surface runs.
+
+    Context: besides attending to the visible tokens, each masked token starts from an
+    embedding of the ``context_points`` visible points nearest its query (relative to the
+    query). kNN patches overlap, so points of a masked patch also sit in visible patches;
+    ``hidden`` marks them and they are left out, else the answer would leak into the context.
     """
 
     def __init__(self, c: IMRNetConfig):
@@ -87,6 +94,8 @@ class MaskedPointAutoencoder(nn.Module):
         self.encoder = Stack(c.width, c.depth, c.heads, c.mlp_ratio)
         self.decoder = Stack(c.width, c.decoder_depth, c.heads, c.mlp_ratio)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, c.width))
+        self.context_points = c.context_points
+        self.context = MiniPointNet(c.width, c.embed_hidden) if c.context_points else None
         self.head = nn.Linear(c.width, 3 * c.group_size)
         nn.init.trunc_normal_(self.mask_token, std=0.02)
         self.apply(self._init)
@@ -103,16 +112,30 @@ class MaskedPointAutoencoder(nn.Module):
         return self.encoder(self.embed(patches), self.pos(centres))
 
     def forward(self, patches: torch.Tensor, centres: torch.Tensor, mask: torch.Tensor,
-                queries: torch.Tensor | None = None) -> torch.Tensor:
+                queries: torch.Tensor | None = None, hidden: torch.Tensor | None = None) -> torch.Tensor:
         B, G, K, _ = patches.shape
         n = int(mask[0].sum())
         visible = ~mask
-        tokens = self.embed(patches[visible].view(B, G - n, K, 3))
-        pos_vis = self.pos(centres[visible].view(B, G - n, 3))
-        encoded = self.encoder(tokens, pos_vis)                                      # (B, G-n, C)
+        vis_patches, vis_centres = patches[visible].view(B, G - n, K, 3), centres[visible].view(B, G - n, 3)
+        pos_vis = self.pos(vis_centres)
+        encoded = self.encoder(self.embed(vis_patches), pos_vis)                    # (B, G-n, C)
         if queries is None:
             queries = centres[mask].view(B, n, 3)
-        pos_mask = self.pos(queries)
-        x = torch.cat([encoded, self.mask_token.expand(B, n, -1)], dim=1)
-        decoded = self.decoder(x, torch.cat([pos_vis, pos_mask], dim=1))[:, -n:]     # (B, n, C)
+        start = self.mask_token.expand(B, n, -1)
+        if self.context is not None:
+            start = start + self.context(self._context(vis_patches, vis_centres, queries, hidden, visible))
+        x = torch.cat([encoded, start], dim=1)
+        decoded = self.decoder(x, torch.cat([pos_vis, self.pos(queries)], dim=1))[:, -n:]   # (B, n, C)
         return self.head(decoded).view(B, n, K, 3)
+
+    def _context(self, vis_patches: torch.Tensor, vis_centres: torch.Tensor, queries: torch.Tensor,
+                 hidden: torch.Tensor | None, visible: torch.Tensor) -> torch.Tensor:
+        """The ``context_points`` visible points nearest each query, relative to it: (B, n, k, 3)."""
+        B = vis_patches.shape[0]
+        points = (vis_patches + vis_centres.unsqueeze(2)).reshape(B, -1, 3)          # (B, (G-n)K, 3)
+        d2 = square_distance(queries, points)                                        # (B, n, (G-n)K)
+        if hidden is not None:
+            d2 = d2.masked_fill(hidden[visible].view(B, 1, -1), float("inf"))
+        k = min(self.context_points, points.shape[1])
+        idx = d2.topk(k, dim=-1, largest=False).indices                              # (B, n, k)
+        return index_points(points, idx) - queries.unsqueeze(2)
