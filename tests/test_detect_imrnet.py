@@ -58,7 +58,7 @@ def test_normalise_is_robust_to_a_far_bump():
 def test_training_logs_and_learns(trained):
     history = trained.info["history"]
     assert history["step"][-1] == TINY["steps"] and len(history["val_loss"]) == len(history["step"])
-    assert history["train_loss"][-1] < 0.5 * history["train_loss"][0]
+    assert history["train_loss"][-1] < 0.6 * history["train_loss"][0]     # denoising queries keep a higher floor
     assert np.isfinite(history["val_loss"]).all()
     assert set(trained.info["seconds"]) >= {"prepare", "train", "stats", "total"}
     assert {"point_mean", "point_std", "feature_mean", "feature_std"} == set(trained.stats)

@@ -32,6 +32,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
+from scipy.spatial import cKDTree
 from torch import nn
 
 from anomalygen.detect.base import Detector, register
@@ -106,14 +107,30 @@ class IMRNet(Detector):
         self.seed = 0
 
     # ------------------------------------------------------------------ preparation
+    def _subset(self, n: int) -> np.ndarray:
+        """A fixed subset (sorted indices) of max(2M, N/4) of a cloud's N points, what PCA and GPS run on.
+
+        Dense enough for both (the training pools sample subsets of the same size), and 4x
+        cheaper on 10-30K-point clouds: scoring a cloud must fit in 0.2 s on a CPU.
+        """
+        size = min(n, max(2 * self.config.num_points, n // 4))
+        return np.arange(n) if size == n else np.sort(np.random.default_rng(0).choice(n, size, replace=False))
+
     def _prepare(self, cloud: np.ndarray) -> Prepared:
-        """Normalised cloud (N, 3) float32, its surface variation (N,) and local PCA normals (N, 3)."""
+        """Normalised cloud (N, 3) float32, its surface variation (N,) and local PCA normals (N, 3).
+
+        The PCA runs on :meth:`_subset`; every point takes its nearest subset point's values.
+        """
         pts, _, _ = normalise(cloud)
-        variation, normals = local_pca(pts, self.config.gps_k)
+        sub = self._subset(len(pts))
+        variation, normals = local_pca(pts[sub], self.config.gps_k)
+        if len(sub) < len(pts):
+            _, owner = cKDTree(pts[sub]).query(pts)
+            variation, normals = variation[owner], normals[owner]
         return pts, variation, normals
 
     def _gps(self, pts: np.ndarray, var: np.ndarray, start: int = 0) -> np.ndarray:
-        """GPS indices (M,) of one prepared cloud, deterministic for a given ``start``.
+        """GPS indices (M,) of one prepared cloud, from :meth:`_subset`, deterministic for a given ``start``.
 
         A cloud of at most M points keeps all of them, repeated cyclically up to M so that every
         tensor keeps its configured shape.
@@ -121,9 +138,10 @@ class IMRNet(Detector):
         c = self.config
         if len(pts) <= c.num_points:
             return np.resize(np.arange(len(pts)), c.num_points)
-        xyz = torch.from_numpy(pts).to(self.device).unsqueeze(0)
-        v = torch.from_numpy(var).to(self.device).unsqueeze(0)
-        return gps_indices(xyz, v, c.num_points, c.gps_beta, c.gps_c, start=start)[0].cpu().numpy()
+        sub = self._subset(len(pts))
+        xyz = torch.from_numpy(pts[sub]).to(self.device).unsqueeze(0)
+        v = torch.from_numpy(var[sub]).to(self.device).unsqueeze(0)
+        return sub[gps_indices(xyz, v, c.num_points, c.gps_beta, c.gps_c, start=start % len(sub))[0].cpu().numpy()]
 
     def _patches(self, xyz: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """FPS centres and kNN patches of down-sampled clouds (B, M, 3) -> patches (B, G, K, 3), centres (B, G, 3), idx (B, G, K)."""
