@@ -66,13 +66,14 @@ def nearest(query: torch.Tensor, ref: torch.Tensor, k: int = 1) -> tuple[torch.T
 
 
 @torch.no_grad()
-def spread_to_points(values: torch.Tensor, member: torch.Tensor, xyz: torch.Tensor, full: torch.Tensor) -> np.ndarray:
+def spread_to_points(values: torch.Tensor, member: torch.Tensor, xyz: torch.Tensor, full: torch.Tensor,
+                     owner: torch.Tensor | None = None) -> np.ndarray:
     """Values given per patch point (G, K, L) -> per input point (N, L) float32 numpy.
 
     ``member`` (G, K) indexes the down-sampled points ``xyz`` (M, 3); ``full`` (N, 3) are the
     input points. A down-sampled point takes the mean over the patches that contain it (one in
     no patch: its nearest covered point's values), every input point its nearest down-sampled
-    point's.
+    point's (``owner`` (N,), when the caller already knows it).
     """
     M, L = xyz.shape[0], values.shape[-1]
     flat = member.reshape(-1)
@@ -83,5 +84,6 @@ def spread_to_points(values: torch.Tensor, member: torch.Tensor, xyz: torch.Tens
     if not bool(covered.all()):
         _, near = nearest(xyz[~covered], xyz[covered])
         sampled[~covered] = sampled[covered][near]
-    _, nearest_sampled = nearest(full, xyz)
-    return sampled[nearest_sampled].cpu().numpy()
+    if owner is None:
+        _, owner = nearest(full, xyz)
+    return sampled[owner].cpu().numpy()

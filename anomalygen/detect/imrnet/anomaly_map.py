@@ -36,7 +36,7 @@ def forward_offsets(points: torch.Tensor, normals: torch.Tensor, recon: torch.Te
 
 @torch.no_grad()
 def backward_distances(recon: torch.Tensor, full: torch.Tensor, normals: torch.Tensor, xyz: torch.Tensor,
-                       k: int = 1) -> np.ndarray:
+                       owner: torch.Tensor, k: int = 1) -> np.ndarray:
     """Reconstruction -> input: material the reconstruction has and the input lacks (holes, cracks, breaks) -> (N,).
 
     Each reconstructed point (R, 3) is measured to the nearest point of the full input cloud
@@ -45,8 +45,8 @@ def backward_distances(recon: torch.Tensor, full: torch.Tensor, normals: torch.T
     points (so their scatter about the surface cancels), plus its in-plane distance in full
     (what a hole leaves: reconstructed points beside the input surface's rim). That value goes
     to the down-sampled point (M, 3) nearest the reconstructed point (the largest one
-    received), and every input point takes its nearest down-sampled point's value: a hole's rim
-    carries the size of the missing material it surrounds.
+    received), and every input point takes its nearest down-sampled point's value (``owner``
+    (N,) indices into ``xyz``): a hole's rim carries the size of the missing material it surrounds.
     """
     _, near_input = nearest(recon, full)                                               # (R,)
     offset = recon - full[near_input]                                                  # (R, 3)
@@ -56,7 +56,6 @@ def backward_distances(recon: torch.Tensor, full: torch.Tensor, normals: torch.T
     _, around = nearest(recon, recon, k)
     around = around.view(len(recon), -1)                                               # (R, k), itself first
     smooth = (offset[around] * n.unsqueeze(1)).sum(-1).mean(1).abs()                   # one normal per neighbourhood: one sign
-    _, owner = nearest(recon, xyz)
-    sampled = torch.zeros(xyz.shape[0], device=xyz.device).scatter_reduce_(0, owner, smooth + across, reduce="amax")
-    _, near = nearest(full, xyz)
-    return sampled[near].cpu().numpy()
+    _, target = nearest(recon, xyz)
+    sampled = torch.zeros(xyz.shape[0], device=xyz.device).scatter_reduce_(0, target, smooth + across, reduce="amax")
+    return sampled[owner].cpu().numpy()

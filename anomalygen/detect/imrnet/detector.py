@@ -36,7 +36,7 @@ from scipy.spatial import cKDTree
 from torch import nn
 
 from anomalygen.detect.base import Detector, register
-from anomalygen.detect.geometry import normalise, random_pose, spread_to_points
+from anomalygen.detect.geometry import nearest, normalise, random_pose, spread_to_points
 from anomalygen.detect.gps import gps_indices, local_pca
 from anomalygen.detect.imrnet.anomaly_map import backward_distances, forward_offsets
 from anomalygen.detect.imrnet.config import IMRNetConfig
@@ -355,6 +355,7 @@ class IMRNet(Detector):
         patches, centres, member = self._patches(xyz.unsqueeze(0))
         f_in = self.model.encode(patches, centres)
         normals_t = torch.from_numpy(normals).to(self.device)
+        _, owner = nearest(full, xyz)                                                    # (N,) into xyz
         done = self.reconstruct(patches[0], centres[0], member[0], max(passes))
         maps = {}
         for t in passes:
@@ -365,9 +366,9 @@ class IMRNet(Detector):
             maps[t] = {
                 "forward": forward_offsets(full, normals_t, rec.points.reshape(-1, 3), self.config.tangent_weight,
                                            self.config.recon_k),
-                "backward": backward_distances(rec.points.reshape(-1, 3), full, normals_t, xyz, self.config.recon_k),
+                "backward": backward_distances(rec.points.reshape(-1, 3), full, normals_t, xyz, owner, self.config.recon_k),
                 "feature": spread_to_points(patch_score[:, None, None].expand(-1, member.shape[2], 1),
-                                            member[0], xyz, full)[:, 0],
+                                            member[0], xyz, full, owner)[:, 0],
             }
         return maps
 
