@@ -55,7 +55,7 @@ class IMRNetConfig:
     context_points: int = _num(64, 0, 4096)          # visible points nearest a masked query embedded as its start (0: none)
     mask_ratio: float = _num(0.6, 0.05, 0.95)
     # training
-    steps: int = _num(400, 1, 10**7)
+    steps: int = _num(1200, 1, 10**7)
     batch_size: int = _num(4, 1, 4096)
     lr: float = _num(1e-3, 1e-7, 1.0)
     weight_decay: float = _num(0.05, 0.0, 10.0)
