@@ -360,6 +360,17 @@ def gallery(data_dir: Path, out_path: Path) -> None:
     click.echo(write_gallery(data_dir, out_path))
 
 
+def _print_training(event: dict) -> None:
+    """train_detector's progress events, one line each on stderr."""
+    if event["event"] == "start":
+        click.echo(f"{event['model']}: {event['clouds']} training clouds", err=True)
+    elif event["event"] == "trained":
+        click.echo(f"{event['model']}: trained in {event['seconds']:.1f} s", err=True)
+    else:
+        click.echo("  " + "  ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                                    for k, v in event.items() if k not in ("event", "model")), err=True)
+
+
 @main.command("train-detector")
 @click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
               help="A generated (or imported) folder; only its normal training samples are used.")
@@ -385,7 +396,7 @@ def train_detector_command(data_dir, out_dir, classes, method, shared, device, s
         _fail(f"{config_file}: expected a mapping of config keys to values")
     try:
         run = train_detector(data_dir, out_dir, classes=selected, method=method, shared=shared, config=config,
-                             device=device, seed=seed, progress=not quiet)
+                             device=device, seed=seed, progress=None if quiet else _print_training)
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         _fail(str(error))
     click.echo(f"trained: {run}")
@@ -403,7 +414,8 @@ def score_command(run_dir, data_dir, out_path) -> None:
     from anomalygen.detect.train import score_run
 
     try:
-        path = score_run(run_dir, data_dir, out_path, progress=True)
+        path = score_run(run_dir, data_dir, out_path, progress=lambda e: click.echo(
+            f"  {e['sample']}: {e['score']:.3f} ({e['seconds']:.1f} s)", err=True))
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         _fail(str(error))
     click.echo(f"scores: {path}")
@@ -420,6 +432,14 @@ def evaluate(run_dir: Path, data_dir: Path | None) -> None:
     from anomalygen.detect.evaluate import evaluate_run, format_table
 
     click.echo(format_table(evaluate_run(run_dir, data_dir=data_dir)))
+
+
+def _print_unit(event: dict) -> None:
+    """run_benchmark's progress events (a finished (method, class) unit), one line each on stderr."""
+    scores = "  ".join(f"{m} {'-' if event['metrics'][m] is None else format(event['metrics'][m], '.3f')}"
+                       for m in ("I-AUROC", "P-AUROC"))
+    how = "done before" if event["resumed"] else f"{event['seconds']:.0f} s"
+    click.echo(f"[{event['done']}/{event['total']}] {event['method']} {event['class']}: {scores} ({how})", err=True)
 
 
 @main.command()
@@ -458,7 +478,8 @@ def benchmark(data_dir, methods, out_dir, classes, jobs, config_files, seed, qui
     selected = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
     try:
         report = run_benchmark(data_dir, out_dir, [m.strip() for m in methods.split(",") if m.strip()],
-                               classes=selected, jobs=jobs, configs=configs, seed=seed, progress=not quiet)
+                               classes=selected, jobs=jobs, configs=configs, seed=seed,
+                               progress=None if quiet else _print_unit)
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         _fail(str(error))
     width = max(len(LABELS.get(m, m)) for m in report["methods"])

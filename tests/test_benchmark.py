@@ -117,3 +117,16 @@ def test_benchmark_rejects_unknown_methods_and_classes(imported, tmp_path):
     result = CliRunner().invoke(main, ["benchmark", "--data", str(data), "--out", str(tmp_path / "r"),
                                        "--methods", "btf-raw", "--classes", "chair9"])
     assert result.exit_code != 0 and "chair9" in result.output
+
+
+@pytest.mark.parametrize("command", ["benchmark", "train-detector"])
+def test_a_bad_config_value_exits_2_naming_the_key(imported, tmp_path, command):
+    data, _ = imported
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TINY_IMRNET.replace("width: 32", "width: -3"))
+    args = (["benchmark", "--methods", "imrnet", "--config", f"imrnet={bad}"] if command == "benchmark"
+            else ["train-detector", "--config", str(bad), "--quiet"])
+    result = CliRunner().invoke(main, [*args, "--data", str(data), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == "error: imrnet config: width: got -3, expected an integer in [8, 2048]"
+    assert not (tmp_path / "r" / "runs").exists()          # refused before any work

@@ -47,7 +47,7 @@ def data_dir(tmp_path_factory):
 
 
 def test_train_and_score_per_class(data_dir, tmp_path):
-    run_file = train_detector(data_dir, tmp_path / "run", config=TINY, seed=1, progress=False)
+    run_file = train_detector(data_dir, tmp_path / "run", config=TINY, seed=1)
     run = json.loads(run_file.read_text())
     assert run["classes"] == ["ball0", "box0"] and not run["shared"] and run["method"] == "imrnet"
     assert run["config"]["width"] == 32 and run["config"]["device"] == "cpu"
@@ -84,16 +84,16 @@ def test_train_and_score_per_class(data_dir, tmp_path):
 
 def test_shared_model_and_errors(data_dir, tmp_path):
     run_file = train_detector(data_dir, tmp_path / "run", classes=["box0", "ball0"], shared=True,
-                              config=TINY, progress=False)
+                              config=TINY)
     run = json.loads(run_file.read_text())
     assert run["shared"] and run["models"] == {"shared": "shared/model.pt"}
     assert run["fit"]["shared"]["n_clouds"] == 8
     out = score_run(tmp_path / "run", data_dir, out_path=tmp_path / "elsewhere" / "s.h5")
     assert len(list(read_scores(out))) == 4
     with pytest.raises(ValueError, match="no training samples"):
-        train_detector(data_dir, tmp_path / "bad", classes=["nope0"], config=TINY, progress=False)
+        train_detector(data_dir, tmp_path / "bad", classes=["nope0"], config=TINY)
     with pytest.raises(ValueError, match="unknown option"):
-        train_detector(data_dir, tmp_path / "bad", config={"bogus": 1}, progress=False)
+        train_detector(data_dir, tmp_path / "bad", config={"bogus": 1})
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA"):
-            train_detector(data_dir, tmp_path / "bad", config=TINY, device="cuda", progress=False)
+            train_detector(data_dir, tmp_path / "bad", config=TINY, device="cuda")

@@ -2,8 +2,9 @@
 
 - :mod:`~anomalygen.detect.pointops`: FPS, kNN, grouping, Chamfer distance in plain torch.
 - :mod:`~anomalygen.detect.gps`: Geometry-aware Point-cloud Sampling.
+- :mod:`~anomalygen.detect.geometry`: normalisation, random poses, nearest points, spreading patch values to points.
 - :mod:`~anomalygen.detect.base`: the shared detector interface and the registry of methods.
-- :mod:`~anomalygen.detect.imrnet`: IMRNet (masked patch reconstruction, iterative at test time).
+- :mod:`~anomalygen.detect.imrnet`: IMRNet package (config, model, anomaly map, detector).
 - :mod:`~anomalygen.detect.baselines`: BTF (Raw, FPFH) and PatchCore (FPFH, IMRNet features).
 - :mod:`~anomalygen.detect.train`: ``train_detector`` / ``score_run`` over a generated dataset.
 - :mod:`~anomalygen.detect.metrics`, :mod:`~anomalygen.detect.evaluate`: metric functions, per-class evaluation.

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -70,8 +70,13 @@ class Detector(ABC):
         self.info: dict = {}          # history and timings recorded by fit, saved with the model
 
     @abstractmethod
-    def fit(self, clouds: Sequence[np.ndarray], seed: int = 0, progress: bool = False) -> "Detector":
-        """Fit on normal clouds only, each (N_i, 3); deterministic for a fixed ``seed``; returns self."""
+    def fit(self, clouds: Sequence[np.ndarray], seed: int = 0,
+            progress: Callable[[dict], None] | None = None) -> "Detector":
+        """Fit on normal clouds only, each (N_i, 3); deterministic for a fixed ``seed``; returns self.
+
+        ``progress``, if given, receives a dict of the method's progress (e.g. step and losses);
+        library code reports through it and never prints.
+        """
 
     @abstractmethod
     def score(self, cloud: np.ndarray) -> tuple[float, np.ndarray]:

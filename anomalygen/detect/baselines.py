@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -39,7 +39,8 @@ from scipy.spatial import cKDTree
 from scipy.special import logsumexp
 
 from anomalygen.detect.base import Detector, config_from_dict, register
-from anomalygen.detect.imrnet import IMRNet, IMRNetConfig, normalise, spread_to_points
+from anomalygen.detect.geometry import normalise, spread_to_points
+from anomalygen.detect.imrnet import IMRNet, IMRNetConfig
 
 __all__ = ["BTFRaw", "BTFFPFH", "PatchCoreFPFH", "PatchCoreIMRNet", "fpfh", "greedy_coreset", "nearest_bank",
            "reweighted_max"]
@@ -196,7 +197,8 @@ class _PointBankDetector(_BankDetector):
         pts = normalise(cloud)[0].astype(np.float64)
         return pts, voxel_points(pts, self.config.voxel)
 
-    def fit(self, clouds: Sequence[np.ndarray], seed: int = 0, progress: bool = False) -> "_PointBankDetector":
+    def fit(self, clouds: Sequence[np.ndarray], seed: int = 0,
+            progress: Callable[[dict], None] | None = None) -> "_PointBankDetector":
         if not clouds:
             raise ValueError("fit needs at least one normal cloud")
         self._store(np.concatenate([self.features(self._sampled(cloud)[1]) for cloud in clouds]), seed, len(clouds))
@@ -276,7 +278,8 @@ class PatchCoreIMRNet(_BankDetector):
         super().__init__(config)
         self.encoder: IMRNet | None = None
 
-    def fit(self, clouds: Sequence[np.ndarray], seed: int = 0, progress: bool = False) -> "PatchCoreIMRNet":
+    def fit(self, clouds: Sequence[np.ndarray], seed: int = 0,
+            progress: Callable[[dict], None] | None = None) -> "PatchCoreIMRNet":
         c = self.config
         if not clouds:
             raise ValueError("fit needs at least one normal cloud")

@@ -28,11 +28,10 @@ import dataclasses
 import json
 import math
 import shutil
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from anomalygen.detect.base import available_methods, config_from_dict, detector_class
 from anomalygen.detect.evaluate import EVALUATION_JSON, METRICS, evaluate_run, jsonable
@@ -105,8 +104,10 @@ def _mean(values: Sequence[float]) -> float:
 
 def run_benchmark(data_dir: str | Path, out_dir: str | Path, methods: Sequence[str] = DEFAULT_METHODS,
                   classes: Sequence[str] | None = None, jobs: int = 1, configs: dict[str, dict] | None = None,
-                  seed: int = 0, progress: bool = True) -> dict:
+                  seed: int = 0, progress: Callable[[dict], None] | None = None) -> dict:
     """Run every (method, class) unit not done yet, then write the tables; returns benchmark.json's content.
+
+    progress: called with ``{"event": "unit", "done", "total", **unit summary}`` as units finish.
 
     configs: per-method config overrides, e.g. ``{"imrnet": {"steps": 200}}``.
     """
@@ -118,6 +119,9 @@ def run_benchmark(data_dir: str | Path, out_dir: str | Path, methods: Sequence[s
     if not methods:
         raise ValueError("no methods given")
     configs = configs or {}
+    for method, values in configs.items():      # a bad value fails now, naming its key, before any unit runs
+        if method in methods:
+            config_from_dict(detector_class(method).config_class, values)
     # imrnet before patchcore-imrnet, which takes its encoder; otherwise the order given
     methods = sorted(dict.fromkeys(methods), key=lambda m: (m == "patchcore-imrnet", list(methods).index(m)))
     available = open_dataset(data_dir, split="train").class_names
@@ -134,10 +138,7 @@ def run_benchmark(data_dir: str | Path, out_dir: str | Path, methods: Sequence[s
         for unit in results:
             units.append(unit)
             if progress:
-                scores = "  ".join(f"{m} {_number(unit['metrics'][m]):.3f}" for m in ("I-AUROC", "P-AUROC"))
-                how = "done before" if unit["resumed"] else f"{unit['seconds']:.0f} s"
-                print(f"[{len(units)}/{len(names) * len(methods)}] {unit['method']} {unit['class']}: {scores} ({how})",
-                      file=sys.stderr, flush=True)
+                progress({"event": "unit", "done": len(units), "total": len(names) * len(methods), **unit})
 
     args = [(data_dir, out_dir, name, methods, configs, seed) for name in names]
     if jobs <= 1:

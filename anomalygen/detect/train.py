@@ -46,11 +46,10 @@ import dataclasses
 import hashlib
 import json
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import h5py
 import numpy as np
@@ -102,8 +101,12 @@ def _write_json(path: Path, content: dict) -> None:
 
 def train_detector(data_dir: str | Path, out_dir: str | Path, classes: Sequence[str] | None = None,
                    method: str = "imrnet", shared: bool = False, config=None, device: str = "cpu",
-                   seed: int = 0, progress: bool = True) -> Path:
+                   seed: int = 0, progress: Callable[[dict], None] | None = None) -> Path:
     """Fit ``method`` on the normal training samples of ``data_dir``; returns ``out_dir/run.json``.
+
+    progress: called with ``{"event": "start", "model", "clouds"}`` before each model,
+        the detector's own events (``{"event": "fit", "model", ...}``) while it trains, and
+        ``{"event": "trained", "model", "seconds"}`` after it.
 
     classes: the classes to train (default: every class with a training split).
     shared: one model on all classes' training clouds instead of one model per class.
@@ -138,10 +141,11 @@ def train_detector(data_dir: str | Path, out_dir: str | Path, classes: Sequence[
         samples = list(open_dataset(data_dir, classes=members, split="train"))
         digest = _training_digest(manifest_digest, samples)
         if progress:
-            print(f"[{method}] {key}: {len(samples)} training clouds", file=sys.stderr, flush=True)
+            progress({"event": "start", "model": key, "clouds": len(samples)})
         t0 = time.perf_counter()
         detector = create_detector(method, config)
-        detector.fit([s.points for s in samples], seed=seed, progress=progress)
+        detector.fit([s.points for s in samples], seed=seed,
+                     progress=(lambda e, key=key: progress({"event": "fit", "model": key, **e})) if progress else None)
         seconds = time.perf_counter() - t0
         model_path = detector.save(out_dir / key / "model.pt", data_digest=digest)
         run["data_digest"][key] = digest
@@ -150,18 +154,19 @@ def train_detector(data_dir: str | Path, out_dir: str | Path, classes: Sequence[
         run["fit"][key] = detector.info
         _write_json(out_dir / RUN_FILE, run)        # after each model, so a crash keeps what is done
         if progress:
-            print(f"[{method}] {key}: trained in {seconds:.1f} s", file=sys.stderr, flush=True)
+            progress({"event": "trained", "model": key, "seconds": seconds})
     _write_json(out_dir / RUN_FILE, run)
     return out_dir / RUN_FILE
 
 
 def score_run(run_dir: str | Path, data_dir: str | Path, out_path: str | Path | None = None,
-              progress: bool = False) -> Path:
+              progress: Callable[[dict], None] | None = None) -> Path:
     """Score every test sample of the run's classes in ``data_dir``; writes and returns ``scores.h5``.
 
     ``out_path`` defaults to ``run_dir/scores.h5``. The run.json gets a ``scoring`` entry
     with the timings. A dataset whose manifest differs from the training one is allowed
-    (scoring a new benchmark with old models is legitimate) and recorded as such.
+    (scoring a new benchmark with old models is legitimate) and recorded as such. ``progress``
+    is called with ``{"event": "scored", "sample", "score", "seconds"}`` after each sample.
     """
     run_dir, data_dir = Path(run_dir), Path(data_dir)
     run = json.loads((run_dir / RUN_FILE).read_text())
@@ -195,7 +200,7 @@ def score_run(run_dir: str | Path, data_dir: str | Path, out_path: str | Path | 
             point_scores.append(np.asarray(scores, np.float32))
             labels.append(sample.labels)
             if progress:
-                print(f"  {sample.sample_id}: {obj:.3f} ({seconds[-1]:.1f} s)", file=sys.stderr, flush=True)
+                progress({"event": "scored", "sample": sample.sample_id, "score": obj, "seconds": seconds[-1]})
         per_class[class_name] = time.perf_counter() - t_class
 
     offsets = np.concatenate([[0], np.cumsum([len(s) for s in point_scores])]).astype(np.int64)

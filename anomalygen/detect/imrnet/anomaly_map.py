@@ -1,0 +1,61 @@
+"""IMRNet's anomaly map: how far the input and its reconstruction are apart, both ways, and in feature space.
+
+Lengths in RMS-radius units. ``N`` input points, ``M`` down-sampled points, ``R`` reconstructed
+points, ``G`` patches of ``K`` points.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from anomalygen.detect.geometry import nearest
+
+__all__ = ["forward_offsets", "backward_distances"]
+
+
+@torch.no_grad()
+def forward_offsets(points: torch.Tensor, normals: torch.Tensor, recon: torch.Tensor, tangent_weight: float,
+                    k: int = 1) -> np.ndarray:
+    """Input -> reconstruction: how far each input point (N, 3) lies off the reconstructed surface (R, 3) -> (N,).
+
+    The offsets to the ``k`` nearest reconstructed points are measured along the point's own
+    unit normal (N, 3) and averaged with their sign (the offset to a local plane through them:
+    the reconstruction's scatter about the surface cancels, a bump's lift does not), plus
+    ``tangent_weight`` times the in-plane distance to the nearest one. The input and the
+    reconstruction sample the same surface at different places, so the plain distance has a
+    floor of about half the reconstruction's spacing even when the reconstruction is perfect.
+    """
+    _, idx = nearest(points, recon, k)
+    idx = idx.view(len(points), -1)                                                   # (N, k)
+    offset = points.unsqueeze(1) - recon[idx]                                         # (N, k, 3)
+    along = (offset * normals.unsqueeze(1)).sum(-1)                                   # (N, k) signed
+    across = (offset[:, 0].pow(2).sum(-1) - along[:, 0].pow(2)).clamp_min(0).sqrt()
+    return (along.mean(1).abs() + tangent_weight * across).cpu().numpy()
+
+
+@torch.no_grad()
+def backward_distances(recon: torch.Tensor, full: torch.Tensor, normals: torch.Tensor, xyz: torch.Tensor,
+                       owner: torch.Tensor, k: int = 1) -> np.ndarray:
+    """Reconstruction -> input: material the reconstruction has and the input lacks (holes, cracks, breaks) -> (N,).
+
+    Each reconstructed point (R, 3) is measured to the nearest point of the full input cloud
+    (N, 3, dense, so a normal surface leaves a small floor): its offset along that input
+    point's unit normal (N, 3), averaged with its sign over the ``k`` nearest reconstructed
+    points (so their scatter about the surface cancels), plus its in-plane distance in full
+    (what a hole leaves: reconstructed points beside the input surface's rim). That value goes
+    to the down-sampled point (M, 3) nearest the reconstructed point (the largest one
+    received), and every input point takes its nearest down-sampled point's value (``owner``
+    (N,) indices into ``xyz``): a hole's rim carries the size of the missing material it surrounds.
+    """
+    _, near_input = nearest(recon, full)                                               # (R,)
+    offset = recon - full[near_input]                                                  # (R, 3)
+    n = normals[near_input]
+    along = (offset * n).sum(-1)
+    across = (offset.pow(2).sum(-1) - along.pow(2)).clamp_min(0).sqrt()
+    _, around = nearest(recon, recon, k)
+    around = around.view(len(recon), -1)                                               # (R, k), itself first
+    smooth = (offset[around] * n.unsqueeze(1)).sum(-1).mean(1).abs()                   # one normal per neighbourhood: one sign
+    _, target = nearest(recon, xyz)
+    sampled = torch.zeros(xyz.shape[0], device=xyz.device).scatter_reduce_(0, target, smooth + across, reduce="amax")
+    return sampled[owner].cpu().numpy()
