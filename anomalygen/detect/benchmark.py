@@ -76,7 +76,7 @@ def _run_class(data_dir: Path, out_dir: Path, class_name: str, methods: Sequence
         if unit.exists():                      # an interrupted unit: start it again from nothing
             shutil.rmtree(unit)
         started = time.perf_counter()
-        train_detector(data_dir, unit, classes=[class_name], method=method, config=config, seed=seed, progress=False)
+        train_detector(data_dir, unit, classes=[class_name], method=method, config=config, seed=seed, progress=None)
         score_run(unit, data_dir)
         evaluate_run(unit, data_dir=data_dir)
         done.append(_unit_summary(unit, method, class_name, resumed=False, seconds=time.perf_counter() - started))
