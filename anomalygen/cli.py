@@ -383,23 +383,67 @@ def _print_training(event: dict) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of weights, augmentation and sampling.")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML mapping of config overrides for the method (e.g. steps: 200, width: 96).")
+@click.option("--init", "init", type=click.Path(exists=True, path_type=Path),
+              help="imrnet only: start from this pretrained checkpoint (or `anomalygen pretrain` folder) "
+                   "and fine-tune it per class; sets the config key `init`.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train_detector_command(data_dir, out_dir, classes, method, shared, device, seed, config_file, quiet) -> None:
+def train_detector_command(data_dir, out_dir, classes, method, shared, device, seed, config_file, init, quiet) -> None:
     """Train a detector on the normal training samples of DATA (per class by default)."""
-    import yaml
-
     from anomalygen.detect.train import train_detector
 
-    selected = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
-    config = yaml.safe_load(config_file.read_text()) if config_file else None
-    if config is not None and not isinstance(config, dict):
-        _fail(f"{config_file}: expected a mapping of config keys to values")
+    config = _config_file(config_file)
+    if init is not None:
+        if method != "imrnet":
+            _fail(f"--init: only for --method imrnet, not {method}")
+        config = {**(config or {}), "init": str(init.resolve())}
     try:
-        run = train_detector(data_dir, out_dir, classes=selected, method=method, shared=shared, config=config,
-                             device=device, seed=seed, progress=None if quiet else _print_training)
+        run = train_detector(data_dir, out_dir, classes=_class_list(classes), method=method, shared=shared,
+                             config=config, device=device, seed=seed, progress=None if quiet else _print_training)
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         _fail(str(error))
     click.echo(f"trained: {run}")
+
+
+@main.command("pretrain")
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="A generated folder; the normal training samples of its classes are the pretraining set.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Run folder: run.json and shared/model.pt, the checkpoint to give `train-detector --init`.")
+@click.option("--classes", help="Comma-separated classes (default: every class with training samples).")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML mapping of IMRNet config overrides; defaults are IMRNet's with steps: 6000, pool_size: 4. "
+                   "Fine-tuning must use the same architecture keys (width, depth, heads, ...).")
+@click.option("--device", default="cpu", show_default=True, help="torch device: cpu, or cuda when available.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of weights, augmentation and sampling.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def pretrain_command(data_dir, out_dir, classes, config_file, device, seed, quiet) -> None:
+    """Pretrain one IMRNet on many shapes: the normal training samples of every class of DATA.
+
+    Takes up to an hour on a 2-core CPU at the defaults. Then `anomalygen train-detector
+    --init OUT ...` fine-tunes it for each class.
+    """
+    from anomalygen.detect.train import pretrain
+
+    try:
+        checkpoint = pretrain(data_dir, out_dir, classes=_class_list(classes), config=_config_file(config_file),
+                              device=device, seed=seed, progress=None if quiet else _print_training)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        _fail(str(error))
+    click.echo(f"pretrained: {checkpoint}")
+
+
+def _class_list(classes: str | None) -> list[str] | None:
+    return [c.strip() for c in classes.split(",") if c.strip()] if classes else None
+
+
+def _config_file(path: Path | None) -> dict | None:
+    """The YAML mapping of config overrides in ``path`` (None without one); exits 2 if it is not a mapping."""
+    import yaml
+
+    config = yaml.safe_load(path.read_text()) if path else None
+    if config is not None and not isinstance(config, dict):
+        _fail(f"{path}: expected a mapping of config keys to values")
+    return config
 
 
 @main.command("score")

@@ -69,7 +69,7 @@ def score_variant(det: IMRNet, train: list, test: list, passes: list[int], prefi
         return {"forward": m["forward"], "backward": m["backward"], "both": np.maximum(m["forward"], m["backward"])}
 
     # z-score statistics of every map, from the training clouds (as the detector calibrates)
-    train_maps = [det.maps(cloud, passes) for cloud in train]
+    train_maps = [det.maps(cloud, passes, leave_out=i) for i, cloud in enumerate(train)]
     stats = {}
     for t in passes:
         for key in ("forward", "backward", "both", "feature"):

@@ -170,6 +170,27 @@ def test_train_detector_then_score(scored_run):
         np.testing.assert_array_equal(scored.labels, tests[sample_id].labels)
 
 
+def test_pretrain_then_train_detector_from_it(tiny_run, tmp_path):
+    pytest.importorskip("torch")
+    _, out = tiny_run
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump({"num_points": 256, "num_groups": 8, "group_size": 32, "width": 32,
+                                      "depth": 1, "heads": 2, "decoder_depth": 1, "steps": 2, "eval_every": 2}))
+    runner = CliRunner()
+    result = runner.invoke(main, ["pretrain", "--data", str(out), "--out", str(tmp_path / "pre"), "--config", str(config),
+                                  "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "pretrained:" in result.output and (tmp_path / "pre" / "shared" / "model.pt").is_file()
+    args = ["train-detector", "--data", str(out), "--classes", "vase3", "--config", str(config), "--quiet",
+            "--init", str(tmp_path / "pre")]
+    result = runner.invoke(main, [*args, "--out", str(tmp_path / "tuned")])
+    assert result.exit_code == 0, result.output
+    run = json.loads((tmp_path / "tuned" / "run.json").read_text())
+    assert run["config"]["init"] == str((tmp_path / "pre").resolve())
+    result = runner.invoke(main, [*args, "--out", str(tmp_path / "other"), "--method", "btf-fpfh"])
+    assert result.exit_code == 2 and "--init: only for --method imrnet" in result.output
+
+
 def test_show_and_gallery(tiny_run, tmp_path):
     _, out = tiny_run
     runner = CliRunner()

@@ -97,3 +97,35 @@ def test_shared_model_and_errors(data_dir, tmp_path):
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA"):
             train_detector(data_dir, tmp_path / "bad", config=TINY, device="cuda")
+
+
+def test_pretrain_then_fine_tune_from_it(data_dir, tmp_path):
+    from anomalygen.detect.train import pretrain
+
+    checkpoint = pretrain(data_dir, tmp_path / "pre", config=TINY, seed=0)
+    assert checkpoint == tmp_path / "pre" / "shared" / "model.pt"
+    run = json.loads((tmp_path / "pre" / "run.json").read_text())
+    assert run["shared"] and run["classes"] == ["ball0", "box0"] and run["config"]["steps"] == TINY["steps"]
+    pretrained = load_detector(checkpoint).model.state_dict()
+
+    # lr 1e-7 for one step: the fine-tuned weights are the pretrained ones, not a fresh init
+    tuned_run = train_detector(data_dir, tmp_path / "tuned", classes=["ball0"], seed=3,
+                               config={**TINY, "steps": 1, "lr": 1e-7, "init": str(tmp_path / "pre")})
+    tuned = load_detector(tmp_path / "tuned" / json.loads(tuned_run.read_text())["models"]["ball0"])
+    assert tuned.config.init == str(tmp_path / "pre")
+    for key, value in tuned.model.state_dict().items():
+        assert torch.allclose(value, pretrained[key], atol=1e-5), key
+    fresh = train_detector(data_dir, tmp_path / "fresh", classes=["ball0"], seed=3, config={**TINY, "steps": 1, "lr": 1e-7})
+    fresh_model = load_detector(tmp_path / "fresh" / json.loads(fresh.read_text())["models"]["ball0"]).model
+    assert not torch.allclose(fresh_model.head.weight, pretrained["head.weight"])
+
+
+def test_fine_tuning_another_architecture_names_the_key(data_dir, tmp_path):
+    from anomalygen.detect.train import pretrain
+
+    pretrain(data_dir, tmp_path / "pre", classes=["box0"], config=TINY)
+    with pytest.raises(ValueError, match=r"init: .*model.pt has width 32, the config asks for 64"):
+        train_detector(data_dir, tmp_path / "tuned", classes=["ball0"],
+                       config={**TINY, "width": 64, "init": str(tmp_path / "pre")})
+    with pytest.raises(ValueError, match="init: .*no such checkpoint"):
+        train_detector(data_dir, tmp_path / "tuned2", classes=["ball0"], config={**TINY, "init": str(tmp_path / "nope.pt")})

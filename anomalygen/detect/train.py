@@ -57,7 +57,7 @@ import numpy as np
 from anomalygen.detect.base import config_from_dict, create_detector, detector_class, load_detector
 from anomalygen.shards import MANIFEST, open_dataset
 
-__all__ = ["train_detector", "score_run", "read_scores", "SampleScores", "RUN_FILE", "SCORES_FILE", "SCORES_SCHEMA_VERSION"]
+__all__ = ["train_detector", "pretrain", "PRETRAIN_DEFAULTS", "score_run", "read_scores", "SampleScores", "RUN_FILE", "SCORES_FILE", "SCORES_SCHEMA_VERSION"]
 
 RUN_FILE = "run.json"
 SCORES_FILE = "scores.h5"
@@ -157,6 +157,24 @@ def train_detector(data_dir: str | Path, out_dir: str | Path, classes: Sequence[
             progress({"event": "trained", "model": key, "seconds": seconds})
     _write_json(out_dir / RUN_FILE, run)
     return out_dir / RUN_FILE
+
+
+# what pretraining changes in IMRNet's defaults: many clouds, so more steps and fewer GPS copies of each
+PRETRAIN_DEFAULTS = {"steps": 6000, "pool_size": 4}
+
+
+def pretrain(data_dir: str | Path, out_dir: str | Path, classes: Sequence[str] | None = None, config: dict | None = None,
+             device: str = "cpu", seed: int = 0, progress: Callable[[dict], None] | None = None) -> Path:
+    """Train one IMRNet on the normal training samples of every class (or ``classes``) of ``data_dir``.
+
+    A shared ``train_detector`` run with :data:`PRETRAIN_DEFAULTS` under the ``config``
+    overrides; returns the checkpoint path (``out_dir/shared/model.pt``), which ``init`` (``anomalygen
+    train-detector --init``) fine-tunes per class. The architecture keys of the config used for
+    fine-tuning must equal the ones given here.
+    """
+    run = train_detector(data_dir, out_dir, classes=classes, method="imrnet", shared=True,
+                         config={**PRETRAIN_DEFAULTS, **(config or {})}, device=device, seed=seed, progress=progress)
+    return Path(out_dir) / json.loads(run.read_text())["models"][SHARED]
 
 
 def score_run(run_dir: str | Path, data_dir: str | Path, out_path: str | Path | None = None,

@@ -11,12 +11,21 @@ import torch
 
 from anomalygen.detect.geometry import nearest
 
-__all__ = ["forward_offsets", "backward_distances"]
+__all__ = ["drift", "forward_offsets", "backward_distances"]
+
+
+@torch.no_grad()
+def drift(points: torch.Tensor, recon: torch.Tensor, k: int) -> torch.Tensor:
+    """Where the reconstruction puts each input point: mean of its ``k`` nearest reconstructed points
+    (R, 3) minus the point (N, 3) -> (N, 3). On normal clouds its average at a place is the model's
+    own bias there (a blurred template pulls every sample's surface the same way)."""
+    _, idx = nearest(points, recon, k)
+    return recon[idx.view(len(points), -1)].mean(1) - points
 
 
 @torch.no_grad()
 def forward_offsets(points: torch.Tensor, normals: torch.Tensor, recon: torch.Tensor, tangent_weight: float,
-                    k: int = 1) -> np.ndarray:
+                    k: int = 1, expected: torch.Tensor | None = None) -> np.ndarray:
     """Input -> reconstruction: how far each input point (N, 3) lies off the reconstructed surface (R, 3) -> (N,).
 
     The offsets to the ``k`` nearest reconstructed points are measured along the point's own
@@ -25,13 +34,18 @@ def forward_offsets(points: torch.Tensor, normals: torch.Tensor, recon: torch.Te
     ``tangent_weight`` times the in-plane distance to the nearest one. The input and the
     reconstruction sample the same surface at different places, so the plain distance has a
     floor of about half the reconstruction's spacing even when the reconstruction is perfect.
+    ``expected`` (N, 3), if given, is the :func:`drift` normal clouds show at each point; its
+    normal part is taken off first, so what is scored is the departure from the model's usual error.
     """
     _, idx = nearest(points, recon, k)
     idx = idx.view(len(points), -1)                                                   # (N, k)
     offset = points.unsqueeze(1) - recon[idx]                                         # (N, k, 3)
     along = (offset * normals.unsqueeze(1)).sum(-1)                                   # (N, k) signed
     across = (offset[:, 0].pow(2).sum(-1) - along[:, 0].pow(2)).clamp_min(0).sqrt()
-    return (along.mean(1).abs() + tangent_weight * across).cpu().numpy()
+    mean_along = along.mean(1)
+    if expected is not None:            # offset = -drift: adding the expected drift removes the usual part
+        mean_along = mean_along + (expected * normals).sum(-1)
+    return (mean_along.abs() + tangent_weight * across).cpu().numpy()
 
 
 @torch.no_grad()

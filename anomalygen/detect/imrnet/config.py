@@ -10,7 +10,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-__all__ = ["IMRNetConfig", "ConfigError"]
+__all__ = ["IMRNetConfig", "ConfigError", "ARCHITECTURE"]
+
+# the fields that shape the network's weights: a checkpoint fine-tuned with ``init`` must agree on them
+ARCHITECTURE = ("group_size", "width", "depth", "heads", "decoder_depth", "mlp_ratio", "embed_hidden", "context_points")
 
 
 class ConfigError(ValueError):
@@ -55,6 +58,7 @@ class IMRNetConfig:
     context_points: int = _num(64, 0, 4096)          # visible points nearest a masked query embedded as its start (0: none)
     mask_ratio: float = _num(0.6, 0.05, 0.95)
     # training
+    init: str = ""                                   # a pretrained IMRNet checkpoint (or run folder) to fine-tune; "" = random weights
     steps: int = _num(1200, 1, 10**7)
     batch_size: int = _num(4, 1, 4096)
     lr: float = _num(1e-3, 1e-7, 1.0)
@@ -81,6 +85,9 @@ class IMRNetConfig:
     point_directions: str = _choice("both", "both", "forward", "backward")   # input->recon, recon->input, or the max
     recon_k: int = _num(8, 1, 256)                   # point level: signed normal offsets averaged over this many reconstructed points
     tangent_weight: float = _num(0.25, 0.0, 1.0)     # forward offset = normal part + this x tangential part
+    reference: str = _choice("training", "training", "none")   # forward level minus the drift the training clouds show there
+    reference_starts: int = _num(3, 1, 64)           # GPS draws per training cloud averaged into that drift
+    reference_k: int = _num(16, 1, 256)              # training points whose drift is averaged at a test point
     point_weight: float = _num(1.0, 0.0, 100.0)      # fusion weights of the two z-scored levels
     feature_weight: float = _num(1.0, 0.0, 100.0)
     top_fraction: float = _num(0.01, 1e-6, 1.0)      # object score = mean of the top 1% point scores

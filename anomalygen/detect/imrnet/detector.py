@@ -24,10 +24,12 @@ Pipeline for one cloud (N, 3), lengths in RMS-radius units:
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -35,15 +37,15 @@ import torch
 from scipy.spatial import cKDTree
 from torch import nn
 
-from anomalygen.detect.base import Detector, register
+from anomalygen.detect.base import Detector, read_checkpoint, register
 from anomalygen.detect.geometry import nearest, normalise, random_pose, spread_to_points
 from anomalygen.detect.gps import gps_indices, local_pca
-from anomalygen.detect.imrnet.anomaly_map import backward_distances, forward_offsets
-from anomalygen.detect.imrnet.config import IMRNetConfig
+from anomalygen.detect.imrnet.anomaly_map import backward_distances, drift, forward_offsets
+from anomalygen.detect.imrnet.config import ARCHITECTURE, IMRNetConfig
 from anomalygen.detect.imrnet.model import MaskedPointAutoencoder
 from anomalygen.detect.pointops import chamfer_l2, farthest_point_sample, group, resolve_device
 
-__all__ = ["IMRNet", "PatchFeatures", "Reconstruction", "hidden_points"]
+__all__ = ["IMRNet", "PatchFeatures", "Reconstruction", "hidden_points", "pretrained_weights"]
 
 Prepared = tuple[np.ndarray, np.ndarray, np.ndarray]     # normalised points (N, 3), variation (N,), normals (N, 3)
 
@@ -61,6 +63,34 @@ def _torch_settings(threads: int, deterministic: bool):
     finally:
         torch.set_num_threads(threads_before)
         torch.use_deterministic_algorithms(det_before)
+
+
+def pretrained_weights(config: IMRNetConfig) -> dict:
+    """The network weights of the checkpoint ``config.init`` names, after checking it fits ``config``.
+
+    ``init`` is a checkpoint file or a run folder of one shared model (what ``anomalygen
+    pretrain`` writes). Raises ``ValueError`` naming the path and, for a mismatch, the
+    architecture key that differs.
+    """
+    path = Path(config.init)
+    if path.is_dir():
+        run = path / "run.json"
+        if not run.is_file():
+            raise ValueError(f"init: {path} is a folder without run.json")
+        models = json.loads(run.read_text())["models"]
+        if len(models) != 1:
+            raise ValueError(f"init: {path} holds {len(models)} models; give one checkpoint file")
+        path = path / next(iter(models.values()))
+    if not path.is_file():
+        raise ValueError(f"init: {path}: no such checkpoint")
+    payload = read_checkpoint(path)
+    if payload["method"] != "imrnet":
+        raise ValueError(f"init: {path} is a {payload['method']!r} checkpoint, not imrnet")
+    for key in ARCHITECTURE:
+        if payload["config"].get(key) != getattr(config, key):
+            raise ValueError(f"init: {path} has {key} {payload['config'].get(key)!r}, the config asks for "
+                             f"{getattr(config, key)!r}")
+    return payload["state"]["model"]
 
 
 def hidden_points(member: torch.Tensor, mask: torch.Tensor, m: int) -> torch.Tensor:
@@ -92,6 +122,28 @@ class Reconstruction:
     centres: torch.Tensor
 
 
+class DriftReference:
+    """The drift (:func:`.anomaly_map.drift`) of the training clouds, one part per cloud: ``parts`` a list
+    of (points (R_i, 3), vectors (R_i, 3)) in normalised coordinates. ``expected(points (N, 3), k)``
+    averages the ``k`` nearest reference points' vectors -> (N, 3); ``without(i)`` leaves cloud i out."""
+
+    def __init__(self, parts: list[tuple[np.ndarray, np.ndarray]]):
+        self.parts = [(np.asarray(p, np.float32), np.asarray(v, np.float32)) for p, v in parts]
+        self.points = np.concatenate([p for p, _ in self.parts])
+        self.vectors = np.concatenate([v for _, v in self.parts])
+        self._tree: cKDTree | None = None
+
+    def without(self, i: int) -> "DriftReference | None":
+        others = [part for j, part in enumerate(self.parts) if j != i]
+        return DriftReference(others) if others else None
+
+    def expected(self, points: np.ndarray, k: int) -> np.ndarray:
+        if self._tree is None:
+            self._tree = cKDTree(self.points)
+        _, idx = self._tree.query(points, k=min(k, len(self.points)))
+        return self.vectors[idx.reshape(len(points), -1)].mean(1)
+
+
 @register
 class IMRNet(Detector):
     """IMRNet detector (see the module docstring). ``fit`` on normal clouds, ``score`` any cloud."""
@@ -104,6 +156,7 @@ class IMRNet(Detector):
         self.device = resolve_device(self.config.device)
         self.model: MaskedPointAutoencoder | None = None
         self.stats: dict[str, float] = {}
+        self.reference: DriftReference | None = None
         self.seed = 0
 
     # ------------------------------------------------------------------ preparation
@@ -217,6 +270,8 @@ class IMRNet(Detector):
             val_rng = np.random.default_rng([seed, 1])          # separate stream: val set independent of steps
             generator = torch.Generator().manual_seed(seed)
             self.model = MaskedPointAutoencoder(c).to(self.device)
+            if c.init:
+                self.model.load_state_dict(pretrained_weights(c))
 
             prepared = [self._prepare(cloud) for cloud in clouds]
             pools = self._pool(prepared, c.pool_size, rng)
@@ -280,15 +335,47 @@ class IMRNet(Detector):
 
     @torch.no_grad()
     def _calibrate(self, prepared: list[Prepared]) -> None:
-        """Mean and std of each raw level over every point of the training clouds, scored as test clouds are.
+        """The drift reference (``reference="training"``), then mean and std of each raw level over
+        every point of the training clouds, scored as test clouds are.
 
-        They only put the two levels on one scale for the fusion (slightly optimistic, as the
-        model has seen these clouds; that shifts all scores alike and does not change rankings).
+        The statistics only put the two levels on one scale for the fusion. Each training cloud
+        is scored against the drift of the *other* training clouds (with one cloud: none), else
+        its own drift would cancel its point level and make the statistics far too narrow.
         """
         self.model.eval()
-        raw = np.concatenate([np.stack(self._levels(*p), axis=1) for p in prepared])      # (sum N_i, 2)
+        self.reference = DriftReference([self._cloud_drift(p) for p in prepared])
+        raw = np.concatenate([np.stack(self._levels(*p, reference=self._reference(i)), axis=1)
+                              for i, p in enumerate(prepared)])                          # (sum N_i, 2)
         self.stats = {"point_mean": float(raw[:, 0].mean()), "point_std": float(raw[:, 0].std()) or 1.0,
                       "feature_mean": float(raw[:, 1].mean()), "feature_std": float(raw[:, 1].std()) or 1.0}
+
+    def _reference(self, leave_out: int | None = None) -> DriftReference | None:
+        """The drift reference scoring uses (None with ``reference="none"``), without training cloud ``leave_out``."""
+        if self.config.reference == "none" or self.reference is None:
+            return None
+        return self.reference if leave_out is None else self.reference.without(leave_out)
+
+    @torch.no_grad()
+    def _cloud_drift(self, prepared: Prepared, size: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+        """A training cloud's drift after the configured passes, averaged over ``reference_starts`` GPS
+        draws, at a fixed subset of at most ``size`` of its points: ((S, 3), (S, 3))."""
+        pts = prepared[0]
+        keep = np.arange(len(pts)) if len(pts) <= size else np.sort(np.random.default_rng(0).choice(len(pts), size, replace=False))
+        full = torch.from_numpy(pts[keep]).to(self.device)
+        total = torch.zeros_like(full)
+        for start in range(self.config.reference_starts):
+            rec, _ = self._reconstruction(prepared, start * 7919)
+            total += drift(full, rec[-1].points.reshape(-1, 3), self.config.recon_k)
+        return pts[keep], (total / self.config.reference_starts).cpu().numpy()
+
+    def _reconstruction(self, prepared: Prepared, start: int = 0, passes: int | None = None):
+        """GPS, patches and the iterative reconstruction of one prepared cloud: (passes, (xyz (M, 3),
+        patches (1, G, K, 3), centres (1, G, 3), member (1, G, K)))."""
+        pts, var, _ = prepared
+        idx = torch.from_numpy(self._gps(pts, var, start=start)).to(self.device)
+        xyz = torch.from_numpy(pts).to(self.device)[idx]                                # (M, 3)
+        patches, centres, member = self._patches(xyz.unsqueeze(0))
+        return self.reconstruct(patches[0], centres[0], member[0], passes), (xyz, patches, centres, member)
 
     # ------------------------------------------------------------------ scoring
     def _mask_sets(self) -> torch.Tensor:
@@ -341,22 +428,22 @@ class IMRNet(Detector):
         return passes
 
     @torch.no_grad()
-    def _maps(self, prepared: Prepared, passes: Sequence[int]) -> dict[int, dict[str, np.ndarray]]:
+    def _maps(self, prepared: Prepared, passes: Sequence[int],
+              reference: DriftReference | None = None) -> dict[int, dict[str, np.ndarray]]:
         """Raw maps of one prepared cloud after each pass t in ``passes``: {t: {"forward", "backward", "feature"}}, each (N,).
 
-        forward: input -> reconstruction offsets; backward: reconstruction -> input distances
-        (see :mod:`.anomaly_map`); feature: L2 distance between the encoder features (nothing
-        masked) of each input patch and of its reconstruction, spread to the points.
+        forward: input -> reconstruction offsets, less the drift ``reference`` expects there
+        (the same reference, made at the configured T, for every t); backward: reconstruction
+        -> input distances (see :mod:`.anomaly_map`); feature: L2 distance between the encoder
+        features (nothing masked) of each input patch and of its reconstruction, spread to the points.
         """
-        pts, var, normals = prepared
-        idx = torch.from_numpy(self._gps(pts, var, start=0)).to(self.device)
+        pts, _, normals = prepared
+        done, (xyz, patches, centres, member) = self._reconstruction(prepared, 0, max(passes))
         full = torch.from_numpy(pts).to(self.device)
-        xyz = full[idx]                                                                  # (M, 3)
-        patches, centres, member = self._patches(xyz.unsqueeze(0))
         f_in = self.model.encode(patches, centres)
         normals_t = torch.from_numpy(normals).to(self.device)
         _, owner = nearest(full, xyz)                                                    # (N,) into xyz
-        done = self.reconstruct(patches[0], centres[0], member[0], max(passes))
+        expected = None if reference is None else torch.from_numpy(reference.expected(pts, self.config.reference_k))
         maps = {}
         for t in passes:
             rec = done[t - 1]
@@ -365,17 +452,17 @@ class IMRNet(Detector):
             patch_score = (f_in - f_rec).norm(dim=-1)[0]                                 # (G,) L2, not squared: lighter tails
             maps[t] = {
                 "forward": forward_offsets(full, normals_t, rec.points.reshape(-1, 3), self.config.tangent_weight,
-                                           self.config.recon_k),
+                                           self.config.recon_k, expected),
                 "backward": backward_distances(rec.points.reshape(-1, 3), full, normals_t, xyz, owner, self.config.recon_k),
                 "feature": spread_to_points(patch_score[:, None, None].expand(-1, member.shape[2], 1),
                                             member[0], xyz, full, owner)[:, 0],
             }
         return maps
 
-    def _levels(self, *prepared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _levels(self, *prepared: np.ndarray, reference: DriftReference | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Raw point level and feature level (N,), (N,) of one prepared cloud, as the config asks."""
         c = self.config
-        m = self._maps(prepared, [c.iterations])[c.iterations]
+        m = self._maps(prepared, [c.iterations], reference)[c.iterations]
         point = {"both": np.maximum(m["forward"], m["backward"]), "forward": m["forward"],
                  "backward": m["backward"]}[c.point_directions]
         return point.astype(np.float32), m["feature"]
@@ -405,13 +492,15 @@ class IMRNet(Detector):
             features = self.model.encode(patches, centres)[0]
         return PatchFeatures(features.cpu().numpy(), member[0], xyz, full)
 
-    def maps(self, cloud: np.ndarray, passes: Sequence[int]) -> dict[int, dict[str, np.ndarray]]:
-        """The raw maps of one cloud (N, 3) after each pass in ``passes`` (for diagnostics and ablations; see :meth:`_maps`)."""
+    def maps(self, cloud: np.ndarray, passes: Sequence[int],
+             leave_out: int | None = None) -> dict[int, dict[str, np.ndarray]]:
+        """The raw maps of one cloud (N, 3) after each pass in ``passes`` (for diagnostics and ablations; see
+        :meth:`_maps`); for training cloud i, ``leave_out=i`` scores it as calibration does."""
         if self.model is None:
             raise RuntimeError("IMRNet is not fitted")
         with _torch_settings(self.config.threads, False):
             self.model.eval()
-            return self._maps(self._prepare(cloud), passes)
+            return self._maps(self._prepare(cloud), passes, self._reference(leave_out))
 
     def score(self, cloud: np.ndarray) -> tuple[float, np.ndarray]:
         """(object score, (N,) float32 fused point scores) of one cloud (N, 3), in its point order."""
@@ -419,7 +508,7 @@ class IMRNet(Detector):
             raise RuntimeError("IMRNet is not fitted")
         with _torch_settings(self.config.threads, False):
             self.model.eval()
-            fused = self._fuse(*self._levels(*self._prepare(cloud)))
+            fused = self._fuse(*self._levels(*self._prepare(cloud), reference=self._reference()))
         top = max(1, int(math.ceil(self.config.top_fraction * len(fused))))
         return float(np.sort(fused)[-top:].mean()), fused
 
@@ -427,8 +516,10 @@ class IMRNet(Detector):
     def state_dict(self) -> dict:
         if self.model is None:
             raise RuntimeError("IMRNet is not fitted")
+        parts = self.reference.parts if self.reference is not None else []
         return {"model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-                "stats": dict(self.stats), "seed": self.seed}
+                "stats": dict(self.stats), "seed": self.seed,
+                "reference": [[torch.from_numpy(p), torch.from_numpy(v)] for p, v in parts]}
 
     def load_state_dict(self, state: dict) -> None:
         self.model = MaskedPointAutoencoder(self.config).to(self.device)
@@ -436,3 +527,5 @@ class IMRNet(Detector):
         self.model.eval()
         self.stats = {k: float(v) for k, v in state["stats"].items()}
         self.seed = int(state.get("seed", 0))
+        parts = [(p.numpy(), v.numpy()) for p, v in state.get("reference", [])]
+        self.reference = DriftReference(parts) if parts else None
