@@ -82,10 +82,7 @@ def edge_face_counts(faces: np.ndarray) -> np.ndarray:
 
 def boundary_edges(faces: np.ndarray) -> int:
     """Number of edges of (F, 3) faces used by exactly one face (open rims)."""
-    edges = np.sort(np.asarray(faces, dtype=np.int64)[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
-    keys = edges[:, 0] * (int(edges.max(initial=0)) + 1) + edges[:, 1]
-    _, counts = np.unique(keys, return_counts=True)
-    return int((counts == 1).sum())
+    return int((edge_face_counts(np.asarray(faces, dtype=np.int64).reshape(-1, 3)) == 1).sum())
 
 
 def manifold_adjacency(faces: np.ndarray):
