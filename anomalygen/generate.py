@@ -10,7 +10,6 @@ the sample at once: no attempt could succeed.
 
 from __future__ import annotations
 
-import io
 import time
 from collections import defaultdict
 
@@ -18,6 +17,7 @@ import numpy as np
 import trimesh
 
 from anomalygen.labels import anomaly_index
+from anomalygen.mesh_ply import encode_mesh
 from anomalygen.ops import OPERATORS, MeshPreconditionFailed, OperatorNotApplicable
 from anomalygen.ops.base import area_scale
 from anomalygen.plan import NORMAL, SampleJob
@@ -100,11 +100,7 @@ def _labelled(job: SampleJob, base: trimesh.Trimesh, edits: list, count: int, rn
         types=[job.kind] * len(edits),
         params=[edit.params for edit in edits],
         seed=job.seed,
-        mesh_ply=_ply_bytes(mesh) if recipe.output.keep_meshes else None,
+        mesh_ply=encode_mesh(mesh) if recipe.output.keep_meshes else None,
     )
 
 
-def _ply_bytes(mesh: trimesh.Trimesh) -> bytes:
-    buffer = io.BytesIO()
-    mesh.export(buffer, file_type="ply", encoding="binary")
-    return buffer.getvalue()

@@ -65,7 +65,7 @@ _PREPARED: dict[tuple, trimesh.Trimesh] = {}
 def prepared_mesh(recipe: Recipe, class_name: str, cache_dir: Path) -> trimesh.Trimesh:
     """The prepared mesh of a class, memoised in this process and cached on disk by content."""
     from anomalygen.shapes import source_mesh
-    from anomalygen.shapes.prepare import PreparedMeshCache
+    from anomalygen.shapes.cache import PreparedMeshCache
 
     key = _prepared_key(recipe, class_name, cache_dir)
     if key not in _PREPARED:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import trimesh
 
+from anomalygen.geometry.sampling import area_uniform_points
+
 
 @dataclass
 class SurfaceSample:
@@ -30,18 +32,10 @@ def sample_surface(mesh: trimesh.Trimesh, count: int, rng: np.random.Generator) 
     Written out rather than calling ``trimesh.sample.sample_surface`` so that the random
     stream, and therefore every generated benchmark, depends on numpy's Generator alone.
     """
-    cumulative = np.cumsum(mesh.area_faces)
-    face_index = np.searchsorted(cumulative, rng.uniform(0.0, cumulative[-1], count), side="right")
-    face_index = np.minimum(face_index, len(mesh.faces) - 1)
-    uv = rng.random((count, 2))
-    folded = uv.sum(axis=1) > 1.0  # reflect into the triangle so density stays uniform
-    uv[folded] = 1.0 - uv[folded]
-    barycentric = np.column_stack([1.0 - uv.sum(axis=1), uv])
-    triangles = mesh.triangles[face_index]
-    points = np.einsum("nk,nkd->nd", barycentric, triangles)
+    points, face_index, barycentric = area_uniform_points(mesh.vertices, mesh.faces, mesh.area_faces, count, rng)
     return SurfaceSample(
         points=points,
         normals=np.asarray(mesh.face_normals)[face_index],
-        face_index=face_index.astype(np.int64),
+        face_index=face_index,
         barycentric=barycentric,
     )

@@ -36,9 +36,10 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 import anomalygen  # noqa: E402
 from anomalygen.ops import OPERATORS  # noqa: E402
-from anomalygen.render import (SAMPLE_DPI, View, anomaly_closeup, contact_sheet,  # noqa: E402
-                               draw_mesh, draw_points, label_colors, point_spacing,
-                               render_sample, sample_mesh, sample_views, save)
+from anomalygen.mesh_ply import sample_mesh  # noqa: E402
+from anomalygen.render import (SAMPLE_DPI, View, anomaly_closeup, draw_mesh, draw_points,  # noqa: E402
+                               label_colors, point_spacing, render_sample, sample_views, save)
+from contact_sheets import contact_sheet  # noqa: E402  (beside this script)
 from anomalygen.shapes.procedural import REGISTRY, build  # noqa: E402
 
 # looking down a little (30 degrees) shows that vessels are hollow

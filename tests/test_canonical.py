@@ -49,7 +49,7 @@ def _digests_under(dispatch: str, classes: str, cache: Path) -> dict:
     script = (
         "import sys, json\n"
         "from anomalygen.shapes.procedural import build, parse_class_name\n"
-        "from anomalygen.shapes.prepare import prepare_mesh, mesh_digest\n"
+        "from anomalygen.shapes.cache import mesh_digest\nfrom anomalygen.shapes.prepare import prepare_mesh\n"
         "out = {}\n"
         "for name in sys.argv[1].split(','):\n"
         "    raw = build(*parse_class_name(name))\n"

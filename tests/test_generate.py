@@ -8,7 +8,7 @@ import pytest
 from anomalygen.generate import SampleFailed, make_sample
 from anomalygen.plan import SampleJob
 from anomalygen.recipe import recipe_from_mapping
-from anomalygen.shapes.prepare import PreparedMeshCache
+from anomalygen.shapes.cache import PreparedMeshCache
 from anomalygen.shapes.procedural import build
 
 

@@ -25,7 +25,11 @@ from anomalygen.ops import OPERATORS, OperatorNotApplicable
 from anomalygen.ops.base import area_scale
 from anomalygen.ops._curves import refine_faces
 from anomalygen.ops import bending as bending_module
-from anomalygen.ops.bending import MAX_STRAIN, PLATEAU, Part, _bend, _find_part, _vertex_areas
+from anomalygen.ops._bending_plate import PLATEAU
+from anomalygen.ops._bending_shared import vertex_areas as _vertex_areas
+from anomalygen.ops._bending_tip import MAX_STRAIN, Part
+from anomalygen.ops._bending_tip import bend as _bend
+from anomalygen.ops._bending_tip import find_part as _find_part
 from anomalygen.ops.scratch import BAND
 
 EDGE = 0.025

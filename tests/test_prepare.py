@@ -20,14 +20,9 @@ from hypothesis import strategies as st
 from anomalygen.geometry.canonical import GRID, snap
 from anomalygen.shapes import prepare
 from anomalygen.shapes.load import load_mesh
-from anomalygen.shapes.prepare import (
-    MeshPreparationError,
-    PreparedMeshCache,
-    mesh_digest,
-    normalise,
-    orient_faces,
-    prepare_mesh,
-)
+from anomalygen.geometry.orientation import orient_faces
+from anomalygen.shapes.cache import PreparedMeshCache, mesh_digest
+from anomalygen.shapes.prepare import MeshPreparationError, normalise, prepare_mesh
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -230,7 +225,7 @@ def test_deterministic_across_processes(shared_data):
     script = (
         "import sys, json\n"
         "from anomalygen.shapes.load import load_mesh\n"
-        "from anomalygen.shapes.prepare import prepare_mesh, mesh_digest\n"
+        "from anomalygen.shapes.cache import mesh_digest\nfrom anomalygen.shapes.prepare import prepare_mesh\n"
         "print(json.dumps(mesh_digest(prepare_mesh(load_mesh(sys.argv[1]), 0.1))))\n"
     )
     env = dict(os.environ, PYTHONHASHSEED="123")

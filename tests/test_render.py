@@ -14,6 +14,8 @@ from anomalygen import render
 from anomalygen.gallery import write_gallery
 from anomalygen.shards import Sample, write_shard
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def sphere_sample(anomalous: bool, n: int = 3000, class_name: str = "sphere0",
                   index: int = 0) -> Sample:
@@ -116,6 +118,21 @@ def test_write_gallery_links_existing_images(tmp_path):
 
 
 def test_contact_sheet_still_draws_meshes(tmp_path):
-    out = render.contact_sheet({"box": trimesh.creation.box(), "ball": trimesh.creation.icosphere(1)},
-                               tmp_path / "sheet.png", columns=2, tile_inches=1.0, dpi=50)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("contact_sheets", ROOT / "docs" / "contact_sheets.py")
+    contact_sheets = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(contact_sheets)
+    out = contact_sheets.contact_sheet({"box": trimesh.creation.box(), "ball": trimesh.creation.icosphere(1)},
+                                       tmp_path / "sheet.png", columns=2, tile_inches=1.0, dpi=50)
     assert pixels(out).shape[:2] == (54, 100)
+
+
+def test_operators_declare_their_own_view_hints():
+    # render asks the operator; only bending prefers a direction (along its recorded axis)
+    direction = np.array([1.0, 0.0, 0.0])
+    hinted = render.operator_view("bending", {"axis": [0.0, 2.0, 0.0]}, direction)
+    assert np.allclose(hinted, [0.0, 1.0, 0.0])
+    assert render.operator_view("bending", {"mode": "plate"}, direction) is None
+    assert render.operator_view("bulge", {"center": [0.0, 0.0, 1.0]}, direction) is None
+    assert render.operator_view(None, None, direction) is None

@@ -9,7 +9,8 @@ from anomalygen.generate import make_sample
 from anomalygen.inspect import summarize
 from anomalygen.plan import SampleJob
 from anomalygen.recipe import RecipeError, recipe_from_mapping
-from anomalygen.shapes.prepare import PreparedMeshCache, mesh_digest, prepare_mesh
+from anomalygen.shapes.cache import PreparedMeshCache, mesh_digest
+from anomalygen.shapes.prepare import prepare_mesh
 from anomalygen.shapes.watertight import boundary_edges, is_closed_manifold, marching_tetrahedra
 from benchmarks.corpus import HARD_MESHES
 

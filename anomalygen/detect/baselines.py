@@ -41,6 +41,7 @@ from scipy.special import logsumexp
 from anomalygen.detect.base import Detector, config_from_dict, register
 from anomalygen.detect.geometry import normalise, spread_to_points
 from anomalygen.detect.imrnet import IMRNet, IMRNetConfig
+from anomalygen.geometry.normals import orient_outward
 
 __all__ = ["BTFRaw", "BTFFPFH", "PatchCoreFPFH", "PatchCoreIMRNet", "fpfh", "greedy_coreset", "nearest_bank",
            "reweighted_max"]
@@ -67,9 +68,7 @@ def fpfh(points: np.ndarray, voxel: float) -> np.ndarray:
     search = o3d.geometry.KDTreeSearchParamHybrid
     cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.asarray(points, np.float64)))
     cloud.estimate_normals(search(radius=2 * voxel, max_nn=30))
-    normals = np.asarray(cloud.normals)
-    outward = np.sign(((np.asarray(cloud.points) - np.asarray(cloud.points).mean(0)) * normals).sum(1))
-    cloud.normals = o3d.utility.Vector3dVector(normals * np.where(outward < 0, -1.0, 1.0)[:, None])
+    cloud.normals = o3d.utility.Vector3dVector(orient_outward(np.asarray(cloud.points), np.asarray(cloud.normals)))
     feature = o3d.pipelines.registration.compute_fpfh_feature(cloud, search(radius=5 * voxel, max_nn=100))
     return np.asarray(feature.data, np.float32).T.copy()
 

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.spatial import cKDTree
 
 from anomalygen.detect.pointops import farthest_point_sample
+from anomalygen.geometry.normals import local_pca as pca
 
 __all__ = ["GPSConfig", "local_pca", "surface_variation", "variation_weights", "gps_indices", "gps_sample"]
 
@@ -53,16 +53,10 @@ def local_pca(points: np.ndarray, k: int = 16) -> tuple[np.ndarray, np.ndarray]:
     a one-off pass over the full cloud, tens of thousands of points, where a tree is far
     cheaper than a dense distance matrix.
     """
-    pts = np.asarray(points, dtype=np.float64)
-    k = min(k, len(pts))
-    _, nbr = cKDTree(pts).query(pts, k=k)
-    local = pts[nbr]                                         # (N, k, 3)
-    local = local - local.mean(axis=1, keepdims=True)
-    cov = np.einsum("nki,nkj->nij", local, local) / k        # (N, 3, 3)
-    eig, vec = np.linalg.eigh(cov)                           # ascending eigenvalues
+    eig, normals = pca(points, k, covariance=True)           # ascending eigenvalues
     total = eig.sum(axis=1)
     s = np.where(total > 0, eig[:, 0] / np.maximum(total, 1e-30), 0.0)
-    return s.clip(0.0, 1.0 / 3.0).astype(np.float32), vec[:, :, 0].astype(np.float32)
+    return s.clip(0.0, 1.0 / 3.0).astype(np.float32), normals.astype(np.float32)
 
 
 def surface_variation(points: np.ndarray, k: int = 16) -> np.ndarray:

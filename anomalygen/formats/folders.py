@@ -30,6 +30,7 @@ from anomalygen.formats.pcd import read_pcd
 from anomalygen.formats.staging import check_target, staged_folder
 from anomalygen.formats.trees import mesh_file
 from anomalygen.recipe import NAME_TEXT, is_name
+from anomalygen.geometry.normals import pca_normals
 from anomalygen.shards import SCHEMA_VERSION, Sample, count_samples, shard_path, write_manifest, write_shard
 
 NORMAL = "normal"
@@ -109,26 +110,10 @@ class FolderLayout:
 # ------------------------------------------------------------------------------------ import
 
 def estimate_normals(points: np.ndarray, k: int = 16) -> np.ndarray:
-    """(N, 3) unit normals from the PCA of each point's k nearest neighbours, turned to point
-    away from the centroid (right for the closed, roughly star-shaped objects of these sets)."""
-    from scipy.spatial import cKDTree
-
-    n = len(points)
-    if n < 3:
-        return np.zeros((n, 3), np.float32)
-    pts = np.asarray(points, np.float64)
-    tree = cKDTree(pts)
-    normals = np.empty((n, 3))
-    for start in range(0, n, 100_000):          # chunks bound the (chunk, k, 3) temporaries
-        rows = slice(start, min(start + 100_000, n))
-        _, idx = tree.query(pts[rows], k=min(k, n))
-        nb = pts[idx]                                              # (chunk, k, 3)
-        nb -= nb.mean(axis=1, keepdims=True)
-        _, vectors = np.linalg.eigh(nb.transpose(0, 2, 1) @ nb)   # (chunk, 3, 3), ascending
-        normals[rows] = vectors[:, :, 0]
-    flip = np.einsum("ni,ni->n", normals, pts - pts.mean(axis=0)) < 0
-    normals[flip] *= -1
-    return normals.astype(np.float32)
+    """(N, 3) float32 unit normals from the PCA of each point's k nearest neighbours, turned to
+    point away from the centroid (right for the closed, roughly star-shaped objects of these
+    sets); see :func:`anomalygen.geometry.normals.pca_normals`."""
+    return pca_normals(points, k)
 
 
 def read_gt(path: Path) -> np.ndarray:

@@ -9,7 +9,6 @@ not the one that made the shards and its mesh would not be the sample's: that is
 from __future__ import annotations
 
 import dataclasses
-import io
 from pathlib import Path
 
 from anomalygen.shards import Dataset, Sample
@@ -19,7 +18,9 @@ def mesh_to_obj(mesh_ply: bytes) -> str:
     """A PLY mesh (bytes) as OBJ text."""
     import trimesh
 
-    mesh = trimesh.load(io.BytesIO(mesh_ply), file_type="ply", process=False, force="mesh")
+    from anomalygen.mesh_ply import decode_mesh
+
+    mesh = decode_mesh(mesh_ply)
     return trimesh.exchange.obj.export_obj(mesh, include_normals=False, include_color=False, include_texture=False)
 
 

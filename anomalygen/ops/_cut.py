@@ -18,11 +18,10 @@ from functools import lru_cache
 
 import manifold3d as m3
 import numpy as np
-import scipy.sparse
 import trimesh
-from scipy.sparse.csgraph import connected_components
 
 from anomalygen.geometry.canonical import snap
+from anomalygen.geometry.topology import compact, vertex_components
 from anomalygen.ops.base import EditResult, MeshPreconditionFailed, OperatorNotApplicable
 
 # A piece cut loose that holds less than this fraction of the input's volume is dropped (a
@@ -107,17 +106,8 @@ def _build_solid(mesh: trimesh.Trimesh) -> Solid:
         raise MeshPreconditionFailed("input mesh encloses no volume (inside out or flat)")
     # count pieces as manifold3d outputs them: it may split vertices where the input pinches
     own = manifold.to_mesh64()
-    pieces = _components(len(own.vert_properties), np.asarray(own.tri_verts).astype(np.int64))[0]
+    pieces = vertex_components(len(own.vert_properties), np.asarray(own.tri_verts).astype(np.int64))[0]
     return Solid(manifold, mesh_id, volume, pieces, vertices, faces)
-
-
-def _components(n_vertices: int, faces: np.ndarray) -> tuple[int, np.ndarray]:
-    """(number of connected pieces, (F,) piece label of every face) over shared vertices."""
-    rows = faces[:, [0, 1, 2]].ravel()
-    cols = faces[:, [1, 2, 0]].ravel()
-    graph = scipy.sparse.coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n_vertices,) * 2)
-    count, labels = connected_components(graph, directed=False)
-    return count, labels[faces[:, 0]]
 
 
 @dataclass
@@ -210,7 +200,7 @@ def subtract(
             f"{name}: the cut removes {removed / solid.volume:.0%} of the volume (at most {max_removed:.0%})"
         )
     if dropped:
-        vertices, triangles = _compact(vertices, triangles[keep])
+        vertices, triangles = compact(vertices, triangles[keep])
         new_faces, face_origin = new_faces[keep], face_origin[keep]
         if not new_faces.any():  # all it made was crumbs, or a hidden cavity (negative volume)
             raise OperatorNotApplicable(f"{name}: the cut leaves no new surface on the object")
@@ -231,7 +221,8 @@ def _drop_crumbs(
 ) -> tuple[np.ndarray, int, float]:
     """((F,) faces to keep, number of crumbs dropped, volume kept) after removing loose pieces the
     cut made (they hold cutter faces) that are smaller than FRAGMENT_VOLUME of the input."""
-    count, label = _components(len(vertices), triangles)
+    count, labels = vertex_components(len(vertices), triangles)
+    label = labels[triangles[:, 0]]  # (F,) piece of every face
     a, b, c = (vertices[triangles[:, k]] for k in range(3))
     face_volume = np.einsum("ij,ij->i", a, np.cross(b, c)) / 6.0  # signed tetrahedra to the origin
     volume = np.bincount(label, face_volume, minlength=count)
@@ -245,14 +236,6 @@ def _drop_crumbs(
     if kept < solid.n_components:
         raise OperatorNotApplicable(f"{name}: the cut removes a whole piece of the object")
     return ~crumb[label], int(crumb.sum()), float(volume[~crumb].sum())
-
-
-def _compact(vertices: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop vertices no triangle uses; (V', 3) vertices and re-indexed (F', 3) triangles."""
-    used = np.zeros(len(vertices), dtype=bool)
-    used[triangles] = True
-    index = np.cumsum(used) - 1
-    return vertices[used], index[triangles]
 
 
 def rim_points(vertices: np.ndarray, faces: np.ndarray, new_faces: np.ndarray, spacing: float) -> np.ndarray:

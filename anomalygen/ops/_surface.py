@@ -7,17 +7,12 @@ import scipy.sparse
 import trimesh
 from scipy.sparse.csgraph import dijkstra
 
+from anomalygen.geometry.sampling import area_uniform_point
+
 
 def random_surface_point(mesh: trimesh.Trimesh, rng: np.random.Generator) -> tuple[np.ndarray, int]:
     """One area-uniform random point on the surface: ((3,) position, face index)."""
-    cumulative = np.cumsum(mesh.area_faces)
-    face = int(np.searchsorted(cumulative, rng.uniform(0.0, cumulative[-1]), side="right"))
-    face = min(face, len(mesh.faces) - 1)
-    u, v = rng.random(2)
-    if u + v > 1.0:  # fold the unit square onto the triangle so the point stays uniform
-        u, v = 1.0 - u, 1.0 - v
-    a, b, c = mesh.vertices[mesh.faces[face]]
-    return a + u * (b - a) + v * (c - a), face
+    return area_uniform_point(mesh.vertices, mesh.faces, mesh.area_faces, rng)
 
 
 def edge_graph(mesh: trimesh.Trimesh) -> scipy.sparse.csr_matrix:

@@ -116,6 +116,7 @@ class EditResult:
 
 
 ApplyFn = Callable[[trimesh.Trimesh, Mapping[str, float], np.random.Generator], EditResult]
+ViewFn = Callable[[Mapping, np.ndarray], "np.ndarray | None"]
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,10 @@ class Operator:
     params: the severity parameters, drawn from recipe ranges before ``apply`` is called.
     apply:  ``apply(mesh, params, rng) -> EditResult``; picks its own location with ``rng``;
             raises :class:`OperatorNotApplicable` when it cannot edit this mesh.
+    view_direction: optional ``view_direction(params, direction) -> (3,) unit vector or None``:
+            where to look at one of this operator's anomalies from, given the ``params`` it
+            recorded and the (3,) generic direction a picture would use (None: keep that one).
+            Pictures (:mod:`anomalygen.render`) ask for it; they know no operator's parameters.
     """
 
     name: str
@@ -134,6 +139,7 @@ class Operator:
     params: tuple[Param, ...]
     apply: ApplyFn
     doc: str = ""
+    view_direction: ViewFn | None = None
 
     def default_ranges(self) -> dict[str, tuple[float, float]]:
         return {p.name: p.default for p in self.params}

@@ -15,6 +15,7 @@ from typing import Mapping
 import numpy as np
 import trimesh
 
+from anomalygen.geometry.frames import tangent_frame
 from anomalygen.ops._cut import crossings, prism, smooth_noise, solid_of, subtract
 from anomalygen.ops._surface import random_surface_point
 from anomalygen.ops.base import EditResult, Operator, OperatorNotApplicable, Param, register
@@ -48,14 +49,6 @@ def surface_normal(mesh: trimesh.Trimesh, point: np.ndarray, face: int, radius: 
     return mean / length
 
 
-def frame(axis: np.ndarray) -> np.ndarray:
-    """(3, 3) right-handed orthonormal columns (u, v, axis) around a unit ``axis``."""
-    helper = np.eye(3)[np.argmin(np.abs(axis))]
-    u = np.cross(axis, helper)
-    u /= np.linalg.norm(u)
-    return np.column_stack([u, np.cross(axis, u), axis])
-
-
 def outline(radius: float, irregularity: float, rng: np.random.Generator) -> np.ndarray:
     """(K, 2) CCW star-shaped outline: radius * (1 + irregularity * g(angle)), max |g| = 1."""
     count = int(np.clip(np.ceil(2 * np.pi * radius / OUTLINE_STEP), 24, 256))
@@ -72,7 +65,7 @@ def apply(mesh: trimesh.Trimesh, params: Mapping[str, float], rng: np.random.Gen
     solid = solid_of(mesh, "hole")
     center, face = random_surface_point(mesh, rng)
     axis = -surface_normal(mesh, center, face, radius)  # inward
-    axes = frame(axis)
+    axes = tangent_frame(axis)
     shape = outline(radius, irregularity, rng)
 
     # Probe the wall along the axis and on the outline: where it starts, ends, what lies behind.

@@ -1,4 +1,4 @@
-"""Mesh preparation: clean, orient, close small holes, normalise to UNIT, remesh; plus a cache.
+"""Mesh preparation: clean, orient, close small holes, normalise to UNIT, remesh.
 
 UNIT (the length unit of every prepared mesh, and of every length in a recipe or an operator):
 a prepared mesh is centred on the centre of its axis-aligned bounding box (the box centre is the
@@ -35,30 +35,27 @@ one trap: a filter parameter left out of a call takes the value the previous cal
 the process* gave it, not its documented default. Every pymeshlab call here passes every
 parameter of its filter.
 
-:class:`PreparedMeshCache` stores prepared meshes on disk, keyed by the input's content.
+:class:`anomalygen.shapes.cache.PreparedMeshCache` stores prepared meshes on disk, keyed by the
+input's content (and :data:`PREPARE_VERSION`). Topology (components, compaction, rims) and face
+orientation live in :mod:`anomalygen.geometry`; :func:`orient_faces` is imported here for callers.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pymeshlab
 import trimesh
-from scipy import sparse
-from scipy.sparse import csgraph
-
 
 from anomalygen.geometry.canonical import row_norms, snap
+from anomalygen.geometry.orientation import orient_faces
+from anomalygen.geometry.topology import (boundary_edges, compact, edge_face_counts, group_rows, rim_loops,
+                                          vertex_components)
 from anomalygen.shapes.watertight import METHOD as WATERTIGHT_METHOD
 from anomalygen.shapes.watertight import MIN_THICKNESS
 from anomalygen.shapes.watertight import MODES as WATERTIGHT_MODES
-from anomalygen.shapes.watertight import boundary_edges, is_closed_manifold, make_watertight, parts_overlap
+from anomalygen.shapes.watertight import is_closed_manifold, make_watertight, parts_overlap
 
 # Bump whenever prepare_mesh changes its output for some input: it is part of the cache key.
 PREPARE_VERSION = 2
@@ -85,6 +82,7 @@ REMESH_MAX_ITERATIONS = 20
 MIN_THICKNESS_PER_EDGE = 2.0
 """Default minimum wall thickness, in remesh edge lengths: a wall the remesher can give two
 triangles across its rim (thinner walls come out as slivers)."""
+
 
 class MeshPreparationError(Exception):
     """The mesh cannot be prepared (nothing usable left, or the result is degenerate)."""
@@ -114,7 +112,7 @@ def prepare_mesh(mesh: trimesh.Trimesh, edge_length: float, watertight: str = "n
     min_thickness = resolved_min_thickness(edge_length, min_thickness)
     vertices, faces = _input_arrays(mesh)
     _require(vertices, faces, "the mesh has no triangles with finite vertices")
-    vertices, faces = _compact(vertices, faces)
+    vertices, faces = compact(vertices, faces)
     # normalise first so that MERGE_TOLERANCE means the same for every input scale
     vertices, faces = clean_arrays(normalise(vertices), faces)
     _require(vertices, faces, "the mesh has no non-degenerate triangles")
@@ -149,63 +147,6 @@ def resolved_min_thickness(edge_length: float, min_thickness: float | None) -> f
     return float(min_thickness)
 
 
-def mesh_digest(mesh: trimesh.Trimesh) -> str:
-    """sha256 hex digest of a mesh's vertex and face arrays.
-
-    Vertices are hashed as C-contiguous float64 (with -0.0 read as 0.0), faces as C-contiguous
-    int64, each preceded by its shape, so the digest depends on the values only, not on the
-    dtype or memory layout the arrays happen to have.
-    """
-    vertices = np.ascontiguousarray(np.asarray(mesh.vertices, dtype=np.float64)) + 0.0
-    faces = np.ascontiguousarray(np.asarray(mesh.faces, dtype=np.int64))
-    digest = hashlib.sha256()
-    for tag, array in ((b"vertices", vertices.reshape(-1, 3)), (b"faces", faces.reshape(-1, 3))):
-        digest.update(tag + repr(array.shape).encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
-class PreparedMeshCache:
-    """Prepared meshes on disk, one ``<key>.npz`` per (mesh content, preparation settings, version).
-
-    Files hold ``vertices`` (float64), ``faces`` (int64) and ``report`` (the preparation report
-    as JSON) and are written atomically (a temp file in the same folder, then os.replace), so
-    concurrent processes sharing the folder only ever see whole files; two processes preparing
-    the same mesh at once both write, the last rename wins, and both results are identical anyway.
-    """
-
-    def __init__(self, directory: str | os.PathLike) -> None:
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-
-    def key(self, mesh: trimesh.Trimesh, edge_length: float, watertight: str = "never",
-            min_thickness: float | None = None) -> str:
-        """Cache key: sha256 of the mesh digest, the settings, PREPARE_VERSION and the
-        watertighting method."""
-        thickness = resolved_min_thickness(edge_length, min_thickness)
-        text = (f"{mesh_digest(mesh)}|{float(edge_length)!r}|{PREPARE_VERSION}|{watertight}|"
-                f"{thickness!r}|{WATERTIGHT_METHOD}")
-        return hashlib.sha256(text.encode()).hexdigest()
-
-    def path(self, mesh: trimesh.Trimesh, edge_length: float, watertight: str = "never",
-             min_thickness: float | None = None) -> Path:
-        return self.directory / f"{self.key(mesh, edge_length, watertight, min_thickness)}.npz"
-
-    def get(self, mesh: trimesh.Trimesh, edge_length: float, watertight: str = "never",
-            min_thickness: float | None = None) -> trimesh.Trimesh:
-        """The prepared mesh (see :func:`prepare_mesh`), read from the cache or prepared now and stored."""
-        path = self.path(mesh, edge_length, watertight, min_thickness)
-        cached = _read_npz(path)
-        if cached is not None:
-            vertices, faces, report = cached
-            return trimesh.Trimesh(vertices=vertices, faces=faces, process=False, validate=False,
-                                   metadata={"preparation": report})
-        prepared = prepare_mesh(mesh, edge_length, watertight, min_thickness)
-        _write_npz_atomic(path, np.asarray(prepared.vertices), np.asarray(prepared.faces),
-                          prepared.metadata["preparation"])
-        return prepared
-
-
 # --------------------------------------------------------------------------- building blocks
 
 
@@ -235,21 +176,21 @@ def clean_arrays(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, n
     scale = max(float(np.abs(vertices).max()), 1e-300)
     keys = np.round(vertices / (scale * MERGE_TOLERANCE)).astype(np.int64)
     # the first occurrence of each rounded position represents it: stable and deterministic
-    first, inverse, _ = _group_rows(keys)
+    first, inverse, _ = group_rows(keys)
     faces = first[inverse][faces]
 
     repeated = (faces == np.roll(faces, 1, axis=1)).any(axis=1)
     faces = faces[~repeated]
-    keep, _, _ = _group_rows(np.sort(faces, axis=1))
+    keep, _, _ = group_rows(np.sort(faces, axis=1))
     faces = faces[np.sort(keep)]
-    return _compact(vertices, faces)
+    return compact(vertices, faces)
 
 
 def drop_specks(
     vertices: np.ndarray, faces: np.ndarray, min_diagonal: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Drop vertex-connected parts whose bounding-box diagonal is below ``min_diagonal``."""
-    labels = _vertex_components(len(vertices), faces)
+    labels = vertex_components(len(vertices), faces)[1]
     count = labels.max() + 1 if len(labels) else 0
     if count <= 1:
         return vertices, faces
@@ -261,36 +202,7 @@ def drop_specks(
     keep = big[labels[faces[:, 0]]]
     if keep.all():
         return vertices, faces
-    return _compact(vertices, faces[keep])
-
-
-def orient_faces(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(F, 3) faces re-wound coherently, closed parts outward, enclosed cavities inward.
-
-    Faces are grouped into parts connected across manifold edges (edges of exactly two faces);
-    within a part every face is wound like its neighbours. A part is then flipped so that its
-    signed volume (about its bounding-box centre) is positive, which for a closed part means
-    outward normals; a closed part lying inside another closed part (a cavity) is flipped to
-    point into the cavity instead, so that solids with voids stay valid.
-    """
-    faces = np.asarray(faces, dtype=np.int64).copy()
-    if len(faces) == 0:
-        return faces
-    face_a, face_b, same_direction, closed_edges = _manifold_adjacency(faces)
-    labels = _face_components(len(faces), face_a, face_b)
-    flip = _coherent_flips(len(faces), face_a, face_b, same_direction, labels)
-    faces[flip] = faces[flip][:, ::-1]
-    # flipping one face of a pair toggles whether the pair agrees; no new pairs appear
-    same_direction = same_direction ^ flip[face_a] ^ flip[face_b]
-
-    volume = _part_volumes(vertices, faces, labels)
-    closed = _closed_parts(labels, face_a, same_direction, closed_edges)
-    inverted = volume < 0.0
-    cavity = _cavities(vertices, faces, labels, closed)
-    flip_part = inverted ^ cavity
-    flip = flip_part[labels]
-    faces[flip] = faces[flip][:, ::-1]
-    return faces
+    return compact(vertices, faces[keep])
 
 
 def close_small_holes(
@@ -398,13 +310,13 @@ def _report(source: tuple[np.ndarray, np.ndarray], result: tuple[np.ndarray, np.
         "watertight_before": bool(closed),
         "boundary_edges_before": boundary_edges(source_f),
         "parts_overlapped": bool(overlap),
-        "parts_before": int(_vertex_components(len(source_v), source_f).max() + 1),
+        "parts_before": vertex_components(len(source_v), source_f)[0],
         "made_watertight": min_thickness is not None,
         "method": WATERTIGHT_METHOD if min_thickness is not None else None,
         "min_thickness": min_thickness,
         "watertight_after": is_closed_manifold(result_v, result_f),
         "boundary_edges_after": boundary_edges(result_f),
-        "parts_kept": int(_vertex_components(len(result_v), result_f).max() + 1),
+        "parts_kept": vertex_components(len(result_v), result_f)[0],
         "hausdorff": round(max(there["max"], back["max"]), 4),
         "mean_deviation": round((there["mean"] + back["mean"]) / 2.0, 4),
     }
@@ -442,34 +354,6 @@ def _input_arrays(mesh: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarray]:
     finite = np.isfinite(vertices).all(axis=1)
     faces = faces[finite[faces].all(axis=1)]
     return vertices, faces
-
-
-def _group_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Group equal rows of an (N, K) integer array (much faster than np.unique(axis=0)).
-
-    Returns first (G,) index of each group's first row, inverse (N,) group of each row and
-    counts (G,). Groups are numbered in lexicographic order of their rows.
-    """
-    if len(rows) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    rows = np.asarray(rows).reshape(len(rows), -1)
-    order = np.lexsort(rows.T[::-1])  # stable: a group's first row has its lowest index
-    ranked = rows[order]
-    new = np.r_[True, (ranked[1:] != ranked[:-1]).any(axis=1)]
-    group = np.cumsum(new) - 1
-    inverse = np.empty(len(rows), dtype=np.int64)
-    inverse[order] = group
-    starts = np.flatnonzero(new)
-    return order[starts], inverse, np.diff(np.r_[starts, len(rows)])
-
-
-def _compact(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop unreferenced vertices, keeping the order of the others."""
-    used = np.zeros(len(vertices), dtype=bool)
-    used[faces.reshape(-1)] = True
-    new_index = np.cumsum(used) - 1
-    return vertices[used], new_index[faces].astype(np.int64)
 
 
 def _require(vertices: np.ndarray, faces: np.ndarray, reason: str) -> None:
@@ -517,8 +401,7 @@ def _repair_non_manifold(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.nd
     two-manifold mesh. Removing faces (rather than splitting vertices) is much faster on large
     soups; the small holes it leaves are closed afterwards.
     """
-    _, _, counts = _group_rows(np.sort(faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1))
-    if counts.max() <= 2:
+    if edge_face_counts(faces).max() <= 2:
         return vertices, faces
     meshset = _meshset(vertices, faces)
     meshset.meshing_repair_non_manifold_edges(method="Remove Faces")
@@ -526,184 +409,14 @@ def _repair_non_manifold(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.nd
     return clean_arrays(*_arrays_of(meshset))
 
 
-def _vertex_components(vertex_count: int, faces: np.ndarray) -> np.ndarray:
-    """(V,) component label of each vertex, parts connected through faces."""
-    rows = faces[:, [0, 1, 2]].reshape(-1)
-    cols = faces[:, [1, 2, 0]].reshape(-1)
-    ones = np.ones(len(rows), dtype=np.int8)
-    graph = sparse.coo_matrix((ones, (rows, cols)), shape=(vertex_count,) * 2)
-    return csgraph.connected_components(graph, directed=False)[1]
-
-
-def _manifold_adjacency(faces: np.ndarray):
-    """Face pairs sharing a manifold edge.
-
-    Returns face_a, face_b (E,) int64, same_direction (E,) bool (both faces traverse the shared
-    edge the same way, i.e. are wound inconsistently) and the (F,) count of each face's edges
-    that have exactly two faces.
-    """
-    directed = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
-    owner = np.repeat(np.arange(len(faces)), 3)
-    _, inverse, counts = _group_rows(np.sort(directed, axis=1))
-    order = np.argsort(inverse, kind="stable")
-    grouped = inverse[order]
-    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
-    pair = counts[grouped[starts]] == 2
-    first, second = order[starts[pair]], order[starts[pair] + 1]
-    same = directed[first, 0] == directed[second, 0]
-    closed = np.bincount(owner[np.r_[first, second]], minlength=len(faces))
-    return owner[first], owner[second], same, closed
-
-
-def _face_components(face_count: int, face_a: np.ndarray, face_b: np.ndarray) -> np.ndarray:
-    graph = sparse.coo_matrix(
-        (np.ones(len(face_a), dtype=np.int8), (face_a, face_b)), shape=(face_count,) * 2
-    )
-    return csgraph.connected_components(graph, directed=False)[1]
-
-
-def _coherent_flips(face_count, face_a, face_b, same_direction, labels) -> np.ndarray:
-    """(F,) bool: faces to flip so that every part is wound like its root face.
-
-    A breadth-first spanning tree of each part (rooted at its lowest face index, all parts
-    hung below one virtual node) gives every face a parent; a face must flip iff an odd
-    number of inconsistent tree edges lies between it and its root. Parities to the root are
-    accumulated by pointer jumping, so the cost is O(F log depth) in numpy.
-    """
-    if len(face_a) == 0:
-        return np.zeros(face_count, dtype=bool)
-    roots = np.unique(labels, return_index=True)[1]
-    virtual = face_count
-    rows = np.r_[face_a, np.full(len(roots), virtual)]
-    cols = np.r_[face_b, roots]
-    graph = sparse.coo_matrix(
-        (np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(face_count + 1,) * 2
-    ).tocsr()
-    _, parent = csgraph.breadth_first_order(
-        graph, virtual, directed=False, return_predecessors=True
-    )
-    parent = parent[:face_count].astype(np.int64)
-    is_root = parent == virtual
-    parent[is_root] = np.flatnonzero(is_root)
-
-    # parity of each tree edge (parent, child): look it up among the adjacency pairs
-    key_pairs = np.minimum(face_a, face_b) * (face_count + 1) + np.maximum(face_a, face_b)
-    key_tree = np.minimum(parent, np.arange(face_count)) * (face_count + 1) + np.maximum(
-        parent, np.arange(face_count)
-    )
-    order = np.argsort(key_pairs, kind="stable")
-    position = np.searchsorted(key_pairs[order], key_tree)
-    position = np.minimum(position, len(order) - 1)
-    parity = same_direction[order[position]] & ~is_root
-
-    ancestor = parent
-    while True:
-        parity = parity ^ parity[ancestor]
-        next_ancestor = ancestor[ancestor]
-        if np.array_equal(next_ancestor, ancestor):
-            break
-        ancestor = next_ancestor
-    return parity
-
-
-def _part_volumes(vertices: np.ndarray, faces: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """(P,) signed volume of each part, taken about the part's bounding-box centre.
-
-    For a closed part the reference point does not matter; for an open one the box centre
-    makes the sign independent of where the part sits (positive: normals point away from it).
-    """
-    count = labels.max() + 1
-    tri = vertices[faces]
-    lo = np.full((count, 3), np.inf)
-    hi = np.full((count, 3), -np.inf)
-    np.minimum.at(lo, labels, tri.min(axis=1))
-    np.maximum.at(hi, labels, tri.max(axis=1))
-    tri = tri - ((lo + hi) / 2.0)[labels][:, None, :]
-    signed = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])) / 6.0
-    return np.bincount(labels, weights=signed, minlength=count)
-
-
-def _closed_parts(labels, face_a, same_direction, closed_edges) -> np.ndarray:
-    """(P,) bool: parts in which every edge has exactly two faces, wound consistently."""
-    count = labels.max() + 1
-    open_faces = np.bincount(labels, weights=closed_edges < 3, minlength=count) > 0
-    inconsistent = np.bincount(labels[face_a[same_direction]], minlength=count) > 0
-    return ~open_faces & ~inconsistent
-
-
-def _winding_numbers(points: np.ndarray, triangles: np.ndarray, chunk: int = 65536) -> np.ndarray:
-    """(N,) generalised winding number of closed triangles (M, 3, 3) at points (N, 3)."""
-    total = np.zeros(len(points))
-    for start in range(0, len(triangles), chunk):
-        tri = triangles[start : start + chunk][None, :, :, :] - points[:, None, None, :]
-        a, b, c = tri[:, :, 0], tri[:, :, 1], tri[:, :, 2]
-        la, lb, lc = (np.linalg.norm(x, axis=2) for x in (a, b, c))
-        det = np.einsum("nmi,nmi->nm", a, np.cross(b, c))
-        dots = (
-            la * lb * lc
-            + np.einsum("nmi,nmi->nm", a, b) * lc
-            + np.einsum("nmi,nmi->nm", b, c) * la
-            + np.einsum("nmi,nmi->nm", c, a) * lb
-        )
-        total += 2.0 * np.arctan2(det, dots).sum(axis=1)
-    return total / (4.0 * np.pi)
-
-
-def _cavities(vertices, faces, labels, closed, samples: int = 8) -> np.ndarray:
-    """(P,) bool: closed parts nested inside an odd number of other closed parts.
-
-    A part counts as inside another when its bounding box lies within the other's and the
-    other's winding number is about 1 at ``samples`` of its face centroids. Parts that merely
-    intersect (ShapeNet parts often do) fail one of the two tests and stay outward.
-    """
-    count = labels.max() + 1
-    cavity = np.zeros(count, dtype=bool)
-    candidates = np.flatnonzero(closed)
-    if len(candidates) < 2:
-        return cavity
-    tri = vertices[faces]
-    lo = np.full((count, 3), np.inf)
-    hi = np.full((count, 3), -np.inf)
-    np.minimum.at(lo, labels, tri.min(axis=1))
-    np.maximum.at(hi, labels, tri.max(axis=1))
-    order = np.argsort(labels, kind="stable")
-    starts = np.searchsorted(labels[order], np.arange(count + 1))
-    depth = np.zeros(count, dtype=np.int64)
-    for inner in candidates:
-        members = order[starts[inner] : starts[inner + 1]]
-        probe = tri[members[np.linspace(0, len(members) - 1, samples).astype(int)]].mean(axis=1)
-        for outer in candidates:
-            if outer == inner or not (
-                np.all(lo[outer] < lo[inner]) and np.all(hi[inner] < hi[outer])
-            ):
-                continue
-            shell = tri[order[starts[outer] : starts[outer + 1]]]
-            if np.all(np.abs(_winding_numbers(probe, shell)) > 0.5):
-                depth[inner] += 1
-    cavity[:] = depth % 2 == 1
-    return cavity
-
-
 def _small_loop_faces(vertices, faces, max_perimeter):
     """Faces on the rims of simple boundary loops shorter than ``max_perimeter``.
 
     Returns (K,) int64 face indices and the largest number of edges of those loops.
     """
-    directed = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
-    owner = np.repeat(np.arange(len(faces)), 3)
-    _, inverse, counts = _group_rows(np.sort(directed, axis=1))
-    rim = counts[inverse] == 1
-    if not rim.any():
+    edges, owner, loop, bad = rim_loops(len(vertices), faces)
+    if not len(edges):
         return np.zeros(0, dtype=np.int64), 0
-    edges, owner = directed[rim], owner[rim]
-    n = len(vertices)
-    out_degree = np.bincount(edges[:, 0], minlength=n)
-    in_degree = np.bincount(edges[:, 1], minlength=n)
-    graph = sparse.coo_matrix(
-        (np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])), shape=(n, n)
-    )
-    loop = csgraph.connected_components(graph, directed=False)[1][edges[:, 0]]
-    bad = (out_degree[edges[:, 0]] != 1) | (in_degree[edges[:, 1]] != 1)
     length = np.linalg.norm(vertices[edges[:, 0]] - vertices[edges[:, 1]], axis=1)
     size = loop.max() + 1
     simple = np.bincount(loop, weights=bad, minlength=size) == 0
@@ -712,7 +425,7 @@ def _small_loop_faces(vertices, faces, max_perimeter):
     # A loop that is the whole rim of a tiny part (a lone triangle of a soup, a small flat
     # sheet) is not a hole: filling it would make a two-sided sliver. Holes sit in parts with
     # many more faces than rim edges.
-    part = _vertex_components(n, faces)
+    part = vertex_components(len(vertices), faces)[1]
     part_faces = np.bincount(part[faces[:, 0]], minlength=part.max() + 1)
     loop_part = np.zeros(size, dtype=np.int64)
     loop_part[loop] = part[edges[:, 0]]
@@ -722,40 +435,3 @@ def _small_loop_faces(vertices, faces, max_perimeter):
     if not chosen.any():
         return np.zeros(0, dtype=np.int64), 0
     return np.unique(owner[chosen]), int(edge_count[small].max())
-
-
-def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, dict] | None:
-    """(vertices float64, faces int64, report) from a cache file, or None if absent or unreadable."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            vertices, faces, report = data["vertices"], data["faces"], json.loads(str(data["report"]))
-    except FileNotFoundError:
-        return None
-    except Exception:  # a damaged file (e.g. a disk that filled up) is a miss; it is rewritten
-        return None
-    if vertices.dtype != np.float64 or faces.dtype != np.int64 or faces.ndim != 2:
-        return None
-    return vertices, faces, report
-
-
-def _write_npz_atomic(path: Path, vertices: np.ndarray, faces: np.ndarray, report: dict) -> None:
-    """Write ``path`` so that readers see either no file or the whole file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(
-                stream,
-                vertices=np.ascontiguousarray(vertices, dtype=np.float64),
-                faces=np.ascontiguousarray(faces, dtype=np.int64),
-                report=np.array(json.dumps(report, sort_keys=True)),
-            )
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes 0600 files; a shared cache must be readable
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise

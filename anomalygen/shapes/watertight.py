@@ -29,6 +29,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from anomalygen.geometry.canonical import snap
+from anomalygen.geometry.topology import boundary_edges  # noqa: F401  (part of this module's interface)
 
 MODES = ("auto", "always", "never")
 """When preparation makes a surface watertight (``source.watertight`` in a recipe, see
@@ -81,14 +82,6 @@ def _solid(vertices: np.ndarray, faces: np.ndarray) -> m3.Manifold | None:
                                   tri_verts=np.ascontiguousarray(faces, dtype=np.uint64)))
     ok = solid.status() == m3.Error.NoError and not solid.is_empty() and solid.volume() > 0.0
     return solid if ok else None
-
-
-def boundary_edges(faces: np.ndarray) -> int:
-    """Number of edges of (F, 3) faces used by exactly one face (open rims)."""
-    edges = np.sort(np.asarray(faces, dtype=np.int64)[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
-    keys = edges[:, 0] * (int(edges.max(initial=0)) + 1) + edges[:, 1]
-    _, counts = np.unique(keys, return_counts=True)
-    return int((counts == 1).sum())
 
 
 def surface_points(vertices: np.ndarray, faces: np.ndarray, spacing: float) -> np.ndarray:

@@ -1,0 +1,38 @@
+"""What both modes of :mod:`anomalygen.ops.bending` share: limits, vertex areas, the clearance test."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+#: a part longer than this along u is not "small" (and bounds the search for the cut); a plate
+#: patch's half-length stays below it too
+MAX_PART_LENGTH = 1.0
+#: accepted part area, relative to the drawn target
+AREA_TOLERANCE = (0.7, 1.4)
+
+
+def vertex_areas(faces: np.ndarray, face_areas: np.ndarray, n_vertices: int) -> np.ndarray:
+    """(V,) a third of the area of every face around each vertex (sums to the surface area)."""
+    return np.bincount(faces.ravel(), weights=np.repeat(face_areas / 3.0, 3), minlength=n_vertices)
+
+
+def touches_rest(vertices: np.ndarray, displacement: np.ndarray, moved: np.ndarray, part: np.ndarray,
+                 margin: float, edge: float) -> bool:
+    """Whether moved vertices end up much closer to the unmoved surface than they were.
+
+    vertices, displacement: (V, 3); moved: (M,) indices of the vertices that move; part: (V,)
+    bool, the bent part (not "the rest"); margin: how far around the moved vertices, before and
+    after, the rest is searched (the largest displacement plus a slack); edge: the mean edge
+    length, the scale of "near". True where a moved vertex ends up closer than 2 edges to the
+    rest and less than half as close as it was.
+    """
+    before, after = vertices[moved], vertices[moved] + displacement[moved]
+    lo = np.minimum(before.min(axis=0), after.min(axis=0)) - margin
+    hi = np.maximum(before.max(axis=0), after.max(axis=0)) + margin
+    near = np.all((vertices >= lo) & (vertices <= hi), axis=1) & ~part
+    if not near.any():
+        return False
+    tree = cKDTree(vertices[near])
+    d_before, d_after = tree.query(before)[0], tree.query(after)[0]
+    return bool(np.any((d_after < 0.5 * d_before) & (d_after < 2.0 * edge)))
