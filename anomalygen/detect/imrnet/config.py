@@ -85,9 +85,9 @@ class IMRNetConfig:
     point_directions: str = _choice("both", "both", "forward", "backward")   # input->recon, recon->input, or the max
     recon_k: int = _num(8, 1, 256)                   # point level: signed normal offsets averaged over this many reconstructed points
     tangent_weight: float = _num(0.25, 0.0, 1.0)     # forward offset = normal part + this x tangential part
-    reference: str = _choice("training", "training", "none")   # forward level minus the drift the training clouds show there
-    reference_starts: int = _num(3, 1, 64)           # GPS draws per training cloud averaged into that drift
-    reference_k: int = _num(16, 1, 256)              # training points whose drift is averaged at a test point
+    reference: str = _choice("training", "training", "none")   # each level less what the training clouds show there
+    reference_starts: int = _num(3, 1, 64)           # GPS draws per training cloud averaged into that reference
+    reference_k: int = _num(16, 1, 256)              # training points averaged at a test point
     point_weight: float = _num(1.0, 0.0, 100.0)      # fusion weights of the two z-scored levels
     feature_weight: float = _num(1.0, 0.0, 100.0)
     top_fraction: float = _num(0.01, 1e-6, 1.0)      # object score = mean of the top 1% point scores

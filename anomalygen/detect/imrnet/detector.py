@@ -122,26 +122,32 @@ class Reconstruction:
     centres: torch.Tensor
 
 
-class DriftReference:
-    """The drift (:func:`.anomaly_map.drift`) of the training clouds, one part per cloud: ``parts`` a list
-    of (points (R_i, 3), vectors (R_i, 3)) in normalised coordinates. ``expected(points (N, 3), k)``
-    averages the ``k`` nearest reference points' vectors -> (N, 3); ``without(i)`` leaves cloud i out."""
+class NormalReference:
+    """What the training clouds' own maps look like at each place: the model's usual error there.
 
-    def __init__(self, parts: list[tuple[np.ndarray, np.ndarray]]):
-        self.parts = [(np.asarray(p, np.float32), np.asarray(v, np.float32)) for p, v in parts]
-        self.points = np.concatenate([p for p, _ in self.parts])
-        self.vectors = np.concatenate([v for _, v in self.parts])
+    One part per training cloud: (points (R_i, 3) in normalised coordinates, their drift (R_i, 3)
+    (:func:`.anomaly_map.drift`), their raw backward and feature levels (R_i, 2)). A blurred
+    template pulls every normal sample's surface the same way at the same place, so subtracting
+    this leaves what the sample does differently. ``expected(points (N, 3), k)`` averages the
+    ``k`` nearest reference points -> (drift (N, 3), levels (N, 2)); ``without(i)`` leaves cloud
+    i out (how the training clouds themselves are scored for the fusion statistics).
+    """
+
+    def __init__(self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]):
+        self.parts = [tuple(np.asarray(a, np.float32) for a in part) for part in parts]
+        self.points, self.vectors, self.levels = (np.concatenate(column) for column in zip(*self.parts))
         self._tree: cKDTree | None = None
 
-    def without(self, i: int) -> "DriftReference | None":
+    def without(self, i: int) -> "NormalReference | None":
         others = [part for j, part in enumerate(self.parts) if j != i]
-        return DriftReference(others) if others else None
+        return NormalReference(others) if others else None
 
-    def expected(self, points: np.ndarray, k: int) -> np.ndarray:
+    def expected(self, points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         if self._tree is None:
             self._tree = cKDTree(self.points)
         _, idx = self._tree.query(points, k=min(k, len(self.points)))
-        return self.vectors[idx.reshape(len(points), -1)].mean(1)
+        idx = idx.reshape(len(points), -1)
+        return self.vectors[idx].mean(1), self.levels[idx].mean(1)
 
 
 @register
@@ -156,7 +162,7 @@ class IMRNet(Detector):
         self.device = resolve_device(self.config.device)
         self.model: MaskedPointAutoencoder | None = None
         self.stats: dict[str, float] = {}
-        self.reference: DriftReference | None = None
+        self.reference: NormalReference | None = None
         self.seed = 0
 
     # ------------------------------------------------------------------ preparation
@@ -343,30 +349,31 @@ class IMRNet(Detector):
         its own drift would cancel its point level and make the statistics far too narrow.
         """
         self.model.eval()
-        self.reference = DriftReference([self._cloud_drift(p) for p in prepared])
+        self.reference = NormalReference([self._reference_part(p) for p in prepared])
         raw = np.concatenate([np.stack(self._levels(*p, reference=self._reference(i)), axis=1)
                               for i, p in enumerate(prepared)])                          # (sum N_i, 2)
         self.stats = {"point_mean": float(raw[:, 0].mean()), "point_std": float(raw[:, 0].std()) or 1.0,
                       "feature_mean": float(raw[:, 1].mean()), "feature_std": float(raw[:, 1].std()) or 1.0}
 
-    def _reference(self, leave_out: int | None = None) -> DriftReference | None:
+    def _reference(self, leave_out: int | None = None) -> NormalReference | None:
         """The drift reference scoring uses (None with ``reference="none"``), without training cloud ``leave_out``."""
         if self.config.reference == "none" or self.reference is None:
             return None
         return self.reference if leave_out is None else self.reference.without(leave_out)
 
     @torch.no_grad()
-    def _cloud_drift(self, prepared: Prepared, size: int = 8192) -> tuple[np.ndarray, np.ndarray]:
-        """A training cloud's drift after the configured passes, averaged over ``reference_starts`` GPS
-        draws, at a fixed subset of at most ``size`` of its points: ((S, 3), (S, 3))."""
-        pts = prepared[0]
+    def _reference_part(self, prepared: Prepared, size: int = 8192) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One training cloud's part of the :class:`NormalReference`: its maps after the configured passes,
+        averaged over ``reference_starts`` GPS draws, at a fixed subset of at most ``size`` of its points."""
+        pts, t = prepared[0], self.config.iterations
         keep = np.arange(len(pts)) if len(pts) <= size else np.sort(np.random.default_rng(0).choice(len(pts), size, replace=False))
-        full = torch.from_numpy(pts[keep]).to(self.device)
-        total = torch.zeros_like(full)
+        vectors, levels = np.zeros((len(keep), 3)), np.zeros((len(keep), 2))
         for start in range(self.config.reference_starts):
-            rec, _ = self._reconstruction(prepared, start * 7919)
-            total += drift(full, rec[-1].points.reshape(-1, 3), self.config.recon_k)
-        return pts[keep], (total / self.config.reference_starts).cpu().numpy()
+            m = self._maps(prepared, [t], None, start=start * 7919)[t]
+            vectors += m["drift"][keep]
+            levels += np.stack([m["backward"], m["feature"]], axis=1)[keep]
+        n = self.config.reference_starts
+        return pts[keep], vectors / n, levels / n
 
     def _reconstruction(self, prepared: Prepared, start: int = 0, passes: int | None = None):
         """GPS, patches and the iterative reconstruction of one prepared cloud: (passes, (xyz (M, 3),
@@ -428,38 +435,44 @@ class IMRNet(Detector):
         return passes
 
     @torch.no_grad()
-    def _maps(self, prepared: Prepared, passes: Sequence[int],
-              reference: DriftReference | None = None) -> dict[int, dict[str, np.ndarray]]:
+    def _maps(self, prepared: Prepared, passes: Sequence[int], reference: NormalReference | None = None,
+              start: int = 0) -> dict[int, dict[str, np.ndarray]]:
         """Raw maps of one prepared cloud after each pass t in ``passes``: {t: {"forward", "backward", "feature"}}, each (N,).
 
-        forward: input -> reconstruction offsets, less the drift ``reference`` expects there
-        (the same reference, made at the configured T, for every t); backward: reconstruction
-        -> input distances (see :mod:`.anomaly_map`); feature: L2 distance between the encoder
-        features (nothing masked) of each input patch and of its reconstruction, spread to the points.
+        forward: input -> reconstruction offsets; backward: reconstruction -> input distances
+        (see :mod:`.anomaly_map`); feature: L2 distance between the encoder features (nothing
+        masked) of each input patch and of its reconstruction, spread to the points; drift (N,
+        3): where the reconstruction puts each point. With a ``reference`` (made at the
+        configured T, used for every t), forward is measured from the drift it expects and
+        backward and feature have its expected values taken off. ``start``: the GPS start.
         """
         pts, _, normals = prepared
-        done, (xyz, patches, centres, member) = self._reconstruction(prepared, 0, max(passes))
+        done, (xyz, patches, centres, member) = self._reconstruction(prepared, start, max(passes))
         full = torch.from_numpy(pts).to(self.device)
         f_in = self.model.encode(patches, centres)
         normals_t = torch.from_numpy(normals).to(self.device)
         _, owner = nearest(full, xyz)                                                    # (N,) into xyz
-        expected = None if reference is None else torch.from_numpy(reference.expected(pts, self.config.reference_k))
+        expected, levels = (None, np.zeros((len(pts), 2), np.float32)) if reference is None else \
+            reference.expected(pts, self.config.reference_k)
+        expected = None if expected is None else torch.from_numpy(expected)
         maps = {}
         for t in passes:
             rec = done[t - 1]
             # the rebuilt patch in its input patch's frame: the feature distance sees shape and displacement alike
             f_rec = self.model.encode((rec.points - centres[0].unsqueeze(1)).unsqueeze(0), centres)
             patch_score = (f_in - f_rec).norm(dim=-1)[0]                                 # (G,) L2, not squared: lighter tails
+            recon = rec.points.reshape(-1, 3)
             maps[t] = {
-                "forward": forward_offsets(full, normals_t, rec.points.reshape(-1, 3), self.config.tangent_weight,
-                                           self.config.recon_k, expected),
-                "backward": backward_distances(rec.points.reshape(-1, 3), full, normals_t, xyz, owner, self.config.recon_k),
+                "forward": forward_offsets(full, normals_t, recon, self.config.tangent_weight, self.config.recon_k,
+                                           expected),
+                "backward": backward_distances(recon, full, normals_t, xyz, owner, self.config.recon_k) - levels[:, 0],
                 "feature": spread_to_points(patch_score[:, None, None].expand(-1, member.shape[2], 1),
-                                            member[0], xyz, full, owner)[:, 0],
+                                            member[0], xyz, full, owner)[:, 0] - levels[:, 1],
+                "drift": drift(full, recon, self.config.recon_k).cpu().numpy(),
             }
         return maps
 
-    def _levels(self, *prepared: np.ndarray, reference: DriftReference | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def _levels(self, *prepared: np.ndarray, reference: NormalReference | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Raw point level and feature level (N,), (N,) of one prepared cloud, as the config asks."""
         c = self.config
         m = self._maps(prepared, [c.iterations], reference)[c.iterations]
@@ -519,7 +532,7 @@ class IMRNet(Detector):
         parts = self.reference.parts if self.reference is not None else []
         return {"model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
                 "stats": dict(self.stats), "seed": self.seed,
-                "reference": [[torch.from_numpy(p), torch.from_numpy(v)] for p, v in parts]}
+                "reference": [[torch.from_numpy(a) for a in part] for part in parts]}
 
     def load_state_dict(self, state: dict) -> None:
         self.model = MaskedPointAutoencoder(self.config).to(self.device)
@@ -527,5 +540,5 @@ class IMRNet(Detector):
         self.model.eval()
         self.stats = {k: float(v) for k, v in state["stats"].items()}
         self.seed = int(state.get("seed", 0))
-        parts = [(p.numpy(), v.numpy()) for p, v in state.get("reference", [])]
-        self.reference = DriftReference(parts) if parts else None
+        parts = [tuple(a.numpy() for a in part) for part in state.get("reference", [])]
+        self.reference = NormalReference(parts) if parts else None
