@@ -110,3 +110,15 @@ def test_a_shard_write_stopped_before_the_rename_keeps_the_old_shard(tmp_path):
     assert file_sha256(path) == old
     assert [p.name for p in path.parent.iterdir()] == ["test-0000.h5"]
     assert len(open_dataset(path)) == 1 and len(open_dataset(path).shards[0].read(0).points) == 300
+
+
+@pytest.mark.parametrize("compression, expected", [("gzip", ("gzip", 1)), ("lzf", ("lzf", None)), ("none", (None, None))])
+def test_per_point_datasets_use_the_chosen_filters(tmp_path, compression, expected):
+    rng = np.random.default_rng(4)
+    sample = make("cup0/test/bulge0", 400, rng, ["bulge"])
+    write_shard(tmp_path / "s.h5", [sample], {}, compression)
+    with h5py.File(tmp_path / "s.h5", "r") as f:  # plain h5py, no plugin
+        for name in ("points", "normals", "labels", "anomaly_index"):
+            assert (f[name].compression, f[name].compression_opts) == expected
+            assert f[name].shuffle == (compression != "none")
+        np.testing.assert_array_equal(f["points"][:], sample.points)
