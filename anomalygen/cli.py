@@ -244,7 +244,7 @@ def verify(recipe: Path, manifest_path: Path, samples: tuple[str, ...], data_dir
 def inspect(out_dir: Path) -> None:
     """Summarise a generated folder: per-class counts by split and type, point counts,
     anomalous fractions, failures, damaged shards (then exit 1; a synth rerun remakes them)."""
-    from anomalygen.inspect import collect, summarize
+    from anomalygen.summary import collect, summarize
 
     stats = collect(out_dir)
     click.echo(summarize(stats))

@@ -30,7 +30,8 @@ from anomalygen.outlock import output_lock
 from anomalygen.plan import SampleJob, ShardJob, class_shard_ids, shard_jobs
 from anomalygen.recipe import Recipe
 from anomalygen.shards import (MANIFEST, SCHEMA_VERSION, SHARD_DIR, Sample, count_samples, file_sha256, read_manifest,
-                               shard_path, tmp_owner, write_manifest, write_shard)
+                               shard_path, write_manifest, write_shard)
+from anomalygen.storage.atomic import temporary_owner
 
 
 class RunConflict(Exception):
@@ -324,7 +325,7 @@ def _remove_dead_temporaries(out_dir: Path) -> None:
     """Delete the temporary files of writers that died mid-write (called with the folder's lock
     held, so no other run writes here; a live process's files are left alone all the same)."""
     for tmp in chain(out_dir.glob(".*.tmp"), (out_dir / SHARD_DIR).glob("*/.*.tmp")):
-        owner = tmp_owner(tmp)
+        owner = temporary_owner(tmp)
         if owner is not None and not _alive(owner):
             tmp.unlink(missing_ok=True)
 

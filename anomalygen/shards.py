@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +42,9 @@ from typing import Callable, Iterator, Sequence
 
 import h5py
 import numpy as np
+
+from anomalygen.storage import atomic, ragged
+from anomalygen.storage.atomic import atomic_path
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -113,45 +115,39 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-TMP_SUFFIX = ".tmp"
-
-
-def tmp_path(path: Path) -> Path:
-    """Where ``path`` is written before it is renamed into place; the writer's pid is in the name,
-    so a run can tell its own and live writers' temporaries from those of dead ones."""
-    return path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
-
-
-def tmp_owner(tmp: Path) -> int | None:
-    """The pid in a name made by :func:`tmp_path` (None for any other name)."""
-    pid = tmp.name[: -len(TMP_SUFFIX)].rsplit(".", 1)[-1] if tmp.name.endswith(TMP_SUFFIX) else ""
-    return int(pid) if pid.isdigit() else None
-
-
 def write_shard(path: Path, samples: Sequence[Sample], attrs: dict, compression: str = "gzip",
                 before_rename: Callable[[], None] | None = None) -> str:
-    """Write ``samples`` to ``path`` atomically (a temporary file renamed into place); returns the
-    file's sha256. ``before_rename()`` may raise to leave ``path`` as it was."""
+    """Write ``samples`` to ``path`` atomically (:func:`~anomalygen.storage.atomic.atomic_path`);
+    returns the file's sha256. ``before_rename()`` may raise to leave ``path`` as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_path(path)
-    try:
+    with atomic_path(path) as tmp:
         _write_h5(tmp, samples, attrs, compression)
         digest = file_sha256(tmp)
         if before_rename:
             before_rename()
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # after an error or an interruption; gone anyway after the rename
     return digest
 
 
-def _write_h5(tmp: Path, samples: Sequence[Sample], attrs: dict, compression: str) -> None:
-    options = {} if compression == "none" else {"compression": compression, "shuffle": True}
+GZIP_LEVEL = 1
+"""zlib level of ``compression: gzip`` (with the shuffle filter). Chosen by measurement
+(``benchmarks/compression.py`` on the full anomaly_shapenet output): level 1 writes in 0.79x
+the CPU time of level 4 and its files are 2% smaller; lzf (a recipe's other choice) writes in
+0.40x but its files are 11% larger and need h5py's own filter to read."""
+
+
+def filters(compression: str) -> dict:
+    """h5py's filter options of the per-point datasets for ``compression`` ("gzip" | "lzf" | "none")."""
+    if compression == "none":
+        return {}
+    options = {"compression": compression, "shuffle": True}
     if compression == "gzip":
-        options["compression_opts"] = 4
-    counts = np.array([len(s.points) for s in samples], dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(counts)])
+        options["compression_opts"] = GZIP_LEVEL
+    return options
+
+
+def _write_h5(tmp: Path, samples: Sequence[Sample], attrs: dict, compression: str) -> None:
+    options = filters(compression)
     string = h5py.string_dtype()
     # equal samples must give equal bytes: no chunk cache, so chunks are placed in the file as
     # they are written, not when the dataset object happens to be freed (later where a profiler
@@ -162,18 +158,11 @@ def _write_h5(tmp: Path, samples: Sequence[Sample], attrs: dict, compression: st
         def put(name, data=None, **kwargs):
             return f.create_dataset(name, data=data, track_times=False, **kwargs)
 
-        def stacked(name, arrays, dtype, width=None):
-            data = np.concatenate(arrays).astype(dtype) if arrays else np.zeros((0,) + ((width,) if width else ()), dtype)
-            if len(data):  # HDF5 cannot chunk an empty dataset
-                put(name, data, chunks=(min(len(data), 65536),) + data.shape[1:], **options)
-            else:
-                put(name, data)
-
-        stacked("points", [s.points for s in samples], np.float32, 3)
-        stacked("normals", [s.normals for s in samples], np.float32, 3)
-        stacked("labels", [s.labels for s in samples], np.uint8)
-        stacked("anomaly_index", [s.anomaly_index for s in samples], np.uint8)
-        put("offsets", offsets)
+        ragged.write_column(f, "points", [s.points for s in samples], np.float32, (3,), **options)
+        ragged.write_column(f, "normals", [s.normals for s in samples], np.float32, (3,), **options)
+        ragged.write_column(f, "labels", [s.labels for s in samples], np.uint8, **options)
+        ragged.write_column(f, "anomaly_index", [s.anomaly_index for s in samples], np.uint8, **options)
+        ragged.write_offsets(f, [len(s.points) for s in samples])
         put("sample_id", [s.sample_id for s in samples], dtype=string)
         put("kind", [s.kind for s in samples], dtype=string)
         put("types", [json.dumps(s.types) for s in samples], dtype=string)
@@ -223,7 +212,7 @@ class Shard:
                                  f"expected {SCHEMA_VERSION}")
             return {
                 "attrs": {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()},
-                "offsets": f["offsets"][:],
+                "offsets": ragged.read_offsets(f),
                 "sample_ids": _text(f["sample_id"][:]),
                 "kinds": _text(f["kind"][:]),
                 "types": [json.loads(t) for t in _text(f["types"][:])],
@@ -253,16 +242,15 @@ class Shard:
         if f is None:
             with self.open() as f:
                 return self.read(i, f)
-        rows = slice(int(self.offsets[i]), int(self.offsets[i + 1]))
         class_name, split, _ = self.sample_ids[i].split("/")
         return Sample(
             sample_id=self.sample_ids[i],
             class_name=class_name,
             split=split,
             kind=self.kinds[i],
-            points=f["points"][rows],
-            normals=f["normals"][rows],
-            anomaly_index=f["anomaly_index"][rows],
+            points=ragged.read_rows(f, "points", self.offsets, i),
+            normals=ragged.read_rows(f, "normals", self.offsets, i),
+            anomaly_index=ragged.read_rows(f, "anomaly_index", self.offsets, i),
             types=self.types[i],
             params=self.params[i],
             seed=int(self.seeds[i]),
@@ -272,8 +260,7 @@ class Shard:
     def column(self, name: str) -> list[np.ndarray]:
         """One per-point dataset (e.g. ``"anomaly_index"``) split into a list of per-sample arrays."""
         with self.open() as f:
-            data = f[name][:]
-        return np.split(data, self.offsets[1:-1])
+            return ragged.read_all(f, name, self.offsets)
 
     def __iter__(self) -> Iterator[Sample]:
         with self.open() as f:
@@ -346,7 +333,4 @@ def read_manifest(out_dir: str | Path) -> dict:
 
 def write_manifest(out_dir: str | Path, manifest: dict) -> None:
     """Write ``manifest.json`` atomically, keys sorted so equal content gives equal bytes."""
-    path = Path(out_dir) / MANIFEST
-    tmp = tmp_path(path)
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    atomic.write_text(Path(out_dir) / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")

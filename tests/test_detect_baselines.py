@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 torch = pytest.importorskip("torch", reason="anomalygen.detect needs torch")
 pytest.importorskip("open3d", reason="the FPFH baselines need open3d")
 
-from anomalygen.detect.base import create_detector, load_detector
+from anomalygen.detect.registry import create_detector, load_detector
 from anomalygen.detect.baselines import centred_patches, fpfh, greedy_coreset, nearest_bank, reweighted_max
 from anomalygen.detect.metrics import auroc
 

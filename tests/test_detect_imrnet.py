@@ -8,7 +8,7 @@ import trimesh
 
 torch = pytest.importorskip("torch", reason="anomalygen.detect needs torch (pip install torch)")
 
-from anomalygen.detect.base import available_methods, create_detector, load_detector
+from anomalygen.detect.registry import available_methods, create_detector, load_detector
 from anomalygen.detect.geometry import normalise
 from anomalygen.detect.imrnet import IMRNet
 from anomalygen.detect.imrnet.detector import hidden_points, IMRNetConfig

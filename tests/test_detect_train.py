@@ -9,7 +9,7 @@ import trimesh
 
 torch = pytest.importorskip("torch", reason="anomalygen.detect needs torch (pip install torch)")
 
-from anomalygen.detect.base import load_detector
+from anomalygen.detect.registry import load_detector
 from anomalygen.detect.train import read_scores, score_run, train_detector
 from anomalygen.shards import Sample, open_dataset, shard_path, write_manifest, write_shard
 

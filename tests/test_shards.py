@@ -93,3 +93,32 @@ def test_equal_samples_give_equal_bytes_however_long_the_datasets_live(tmp_path,
     time.sleep(1.1)  # a timestamp would differ
     assert write_shard(tmp_path / "b.h5", samples, {}) == first == file_sha256(tmp_path / "a.h5")
     assert (tmp_path / "a.h5").read_bytes() == (tmp_path / "b.h5").read_bytes()
+
+
+def test_a_shard_write_stopped_before_the_rename_keeps_the_old_shard(tmp_path):
+    from anomalygen.shards import file_sha256
+
+    rng = np.random.default_rng(3)
+    path = tmp_path / "cup0" / "test-0000.h5"
+    old = write_shard(path, [make("cup0/test/bulge0", 300, rng, ["bulge"])], {})
+
+    def orphaned():
+        raise SystemExit(1)
+
+    with pytest.raises(SystemExit):
+        write_shard(path, [make("cup0/test/bulge0", 500, rng, ["bulge"])], {}, before_rename=orphaned)
+    assert file_sha256(path) == old
+    assert [p.name for p in path.parent.iterdir()] == ["test-0000.h5"]
+    assert len(open_dataset(path)) == 1 and len(open_dataset(path).shards[0].read(0).points) == 300
+
+
+@pytest.mark.parametrize("compression, expected", [("gzip", ("gzip", 1)), ("lzf", ("lzf", None)), ("none", (None, None))])
+def test_per_point_datasets_use_the_chosen_filters(tmp_path, compression, expected):
+    rng = np.random.default_rng(4)
+    sample = make("cup0/test/bulge0", 400, rng, ["bulge"])
+    write_shard(tmp_path / "s.h5", [sample], {}, compression)
+    with h5py.File(tmp_path / "s.h5", "r") as f:  # plain h5py, no plugin
+        for name in ("points", "normals", "labels", "anomaly_index"):
+            assert (f[name].compression, f[name].compression_opts) == expected
+            assert f[name].shuffle == (compression != "none")
+        np.testing.assert_array_equal(f["points"][:], sample.points)

@@ -301,11 +301,11 @@ def test_export_texts_name_the_real_flag_and_ply_counts_anomalies(generated, tmp
 
 
 def test_a_bug_keeps_its_traceback(generated, monkeypatch):
-    import anomalygen.inspect
+    import anomalygen.summary
 
     def broken(out_dir):
         raise KeyError("a bug, not a user error")
 
-    monkeypatch.setattr(anomalygen.inspect, "summarize", broken)
+    monkeypatch.setattr(anomalygen.summary, "summarize", broken)
     result = invoke("inspect", generated)
     assert result.exit_code == 1 and isinstance(result.exception, KeyError)

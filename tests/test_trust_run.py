@@ -93,7 +93,7 @@ def test_a_damaged_shard_is_named_by_readers_and_verify_and_made_again(run, cach
     from click.testing import CliRunner
 
     from anomalygen.cli import main
-    from anomalygen.inspect import collect, summarize
+    from anomalygen.summary import collect, summarize
     from anomalygen.shards import ShardError, file_sha256, open_dataset, shard_path
 
     recipe, out = run

@@ -6,7 +6,7 @@ import pytest
 import trimesh
 
 from anomalygen.generate import make_sample
-from anomalygen.inspect import summarize
+from anomalygen.summary import summarize
 from anomalygen.plan import SampleJob
 from anomalygen.recipe import RecipeError, recipe_from_mapping
 from anomalygen.shapes.cache import PreparedMeshCache, mesh_digest

@@ -3,7 +3,8 @@
 - :mod:`~anomalygen.detect.pointops`: FPS, kNN, grouping, Chamfer distance in plain torch.
 - :mod:`~anomalygen.detect.gps`: Geometry-aware Point-cloud Sampling.
 - :mod:`~anomalygen.detect.geometry`: normalisation, random poses, nearest points, spreading patch values to points.
-- :mod:`~anomalygen.detect.base`: the shared detector interface and the registry of methods.
+- :mod:`~anomalygen.detect.base`: the shared detector interface; methods register here.
+- :mod:`~anomalygen.detect.registry`: methods by name (look up, create, load a checkpoint).
 - :mod:`~anomalygen.detect.imrnet`: IMRNet package (config, model, anomaly map, detector).
 - :mod:`~anomalygen.detect.baselines`: BTF (Raw, FPFH) and PatchCore (FPFH, IMRNet features).
 - :mod:`~anomalygen.detect.train`: ``train_detector`` / ``score_run`` over a generated dataset.
@@ -18,8 +19,8 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "Detector": "base", "register": "base", "available_methods": "base", "create_detector": "base",
-    "load_detector": "base", "detector_class": "base",
+    "Detector": "base", "register": "base", "available_methods": "registry", "create_detector": "registry",
+    "load_detector": "registry", "detector_class": "registry",
     "IMRNet": "imrnet", "IMRNetConfig": "imrnet",
     "train_detector": "train", "score_run": "train", "read_scores": "train", "SampleScores": "train",
     "run_benchmark": "benchmark",

@@ -1,6 +1,7 @@
-"""The one detector interface that IMRNet and the baselines share, and the registry of methods.
+"""The one detector interface that IMRNet and the baselines share, and :func:`register`.
 
-scikit-learn style::
+Methods register their class here when their module is imported; this module imports none of
+them (:mod:`anomalygen.detect.registry` finds the built-in ones). scikit-learn style::
 
     det = create_detector("imrnet", {"steps": 300})
     det.fit([cloud0, cloud1, ...])           # normal (N_i, 3) float arrays only
@@ -25,13 +26,13 @@ from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
+from anomalygen.storage.atomic import atomic_path
+
 __all__ = [
     "Detector",
     "register",
-    "available_methods",
-    "detector_class",
-    "create_detector",
-    "load_detector",
+    "registered",
+    "read_checkpoint",
     "config_from_dict",
     "CHECKPOINT_VERSION",
 ]
@@ -104,18 +105,22 @@ class Detector(ABC):
             "data_digest": data_digest,
             "info": self.info,
         }
-        tmp = path.with_name(f".{path.name}.tmp")
-        torch.save(payload, tmp)
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            torch.save(payload, tmp)
         return path
 
     @classmethod
     def load(cls, path: str | Path, device: str | None = None) -> "Detector":
-        """Load a checkpoint written by :meth:`save` (of this class or, from :class:`Detector`, any)."""
+        """Load a checkpoint written by :meth:`save` of this class; from :class:`Detector`, of any
+        registered method (:func:`anomalygen.detect.registry.load_detector` registers the
+        built-in ones first)."""
         payload = read_checkpoint(path)
-        target = detector_class(payload["method"])
-        if cls is not Detector and not issubclass(target, cls):
+        target = _REGISTRY.get(payload["method"])
+        if cls is not Detector and (target is None or not issubclass(target, cls)):
             raise TypeError(f"{path}: checkpoint of {payload['method']!r}, not {cls.name!r}")
+        if target is None:
+            raise KeyError(f"{path}: checkpoint of {payload['method']!r}, a detector not registered; "
+                           f"registered: {sorted(_REGISTRY)}")
         config = config_from_dict(target.config_class, payload["config"])
         if device is not None and hasattr(config, "device"):
             config.device = device
@@ -144,30 +149,6 @@ def register(cls: type[Detector]) -> type[Detector]:
     return cls
 
 
-def _import_builtin() -> None:
-    # Importing the modules registers their classes; done lazily so `import anomalygen.detect.base`
-    # stays cheap.
-    from anomalygen.detect import baselines, imrnet  # noqa: F401
-
-
-def available_methods() -> list[str]:
-    _import_builtin()
-    return sorted(_REGISTRY)
-
-
-def detector_class(name: str) -> type[Detector]:
-    _import_builtin()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown detector {name!r}; available: {sorted(_REGISTRY)}") from None
-
-
-def create_detector(name: str, config: Any = None) -> Detector:
-    """A fresh detector of method ``name`` with ``config`` (dataclass, dict of overrides or None)."""
-    return detector_class(name)(config)
-
-
-def load_detector(path: str | Path, device: str | None = None) -> Detector:
-    """Load any registered detector's checkpoint."""
-    return Detector.load(path, device=device)
+def registered() -> dict[str, type[Detector]]:
+    """The methods registered so far: name -> class (a copy)."""
+    return dict(_REGISTRY)

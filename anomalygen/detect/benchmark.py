@@ -33,7 +33,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Sequence
 
-from anomalygen.detect.base import available_methods, config_from_dict, detector_class
+from anomalygen.detect.base import config_from_dict
+from anomalygen.detect.registry import available_methods, detector_class
 from anomalygen.detect.evaluate import EVALUATION_JSON, METRICS, evaluate_run, jsonable
 from anomalygen.detect.train import RUN_FILE, score_run, train_detector
 from anomalygen.shards import open_dataset

@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 from pathlib import Path
 
 import h5py
@@ -30,6 +29,8 @@ import numpy as np
 
 from anomalygen.detect.metrics import DEFAULT_FPR_LIMIT, DEFAULT_K, anomaly_regions, object_metrics, point_metrics
 from anomalygen.detect.train import SCORES_FILE, read_scores
+from anomalygen.storage import atomic
+from anomalygen.storage.atomic import atomic_path
 
 __all__ = ["evaluate_scores", "evaluate_run", "format_table", "METRICS", "EVALUATION_JSON", "EVALUATION_CSV"]
 
@@ -175,14 +176,11 @@ def evaluate_scores(scores_path: str | Path, out_dir: str | Path | None = None, 
 
 
 def _write_json(path: Path, result: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(jsonable(result), indent=1, allow_nan=False) + "\n")
-    os.replace(tmp, path)
+    atomic.write_text(path, json.dumps(jsonable(result), indent=1, allow_nan=False) + "\n")
 
 
 def _write_csv(path: Path, result: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["class", *METRICS, *COUNTS])
         def cell(v):   # full precision (repr); undefined (nan/None) as an empty cell, like null in the JSON
@@ -193,7 +191,6 @@ def _write_csv(path: Path, result: dict) -> None:
         for name, row in result["classes"].items():
             writer.writerow([name, *(cell(row[m]) for m in METRICS), *(cell(row[c]) for c in COUNTS)])
         writer.writerow(["mean", *(cell(result["mean"][m]) for m in METRICS), *([""] * len(COUNTS))])
-    os.replace(tmp, path)
 
 
 def evaluate_run(run_dir: str | Path, **kwargs) -> dict:

@@ -18,7 +18,8 @@ path}), ``train_seconds`` ({model key: seconds}), ``fit`` ({model key: the detec
 loss history, phase timings, ...}), ``versions``, and after scoring ``scoring`` (scores file,
 seconds per class, mean seconds per sample).
 
-**scores.h5** schema (version 1), ragged like the shards, readable with h5py alone:
+**scores.h5** schema (version 1), ragged like the shards (:mod:`anomalygen.storage.ragged`),
+readable with h5py alone:
 
 ======================  ===============  ================================================
 dataset                 shape, dtype     meaning
@@ -54,8 +55,11 @@ from typing import Callable, Iterator, Sequence
 import h5py
 import numpy as np
 
-from anomalygen.detect.base import config_from_dict, create_detector, detector_class, load_detector
+from anomalygen.detect.base import config_from_dict
+from anomalygen.detect.registry import create_detector, detector_class, load_detector
 from anomalygen.shards import MANIFEST, open_dataset
+from anomalygen.storage import atomic, ragged
+from anomalygen.storage.atomic import atomic_path
 
 __all__ = ["train_detector", "pretrain", "PRETRAIN_DEFAULTS", "score_run", "read_scores", "SampleScores", "RUN_FILE", "SCORES_FILE", "SCORES_SCHEMA_VERSION"]
 
@@ -94,9 +98,7 @@ def _versions() -> dict:
 
 
 def _write_json(path: Path, content: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(content, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    atomic.write_text(path, json.dumps(content, indent=1, sort_keys=True) + "\n")
 
 
 def train_detector(data_dir: str | Path, out_dir: str | Path, classes: Sequence[str] | None = None,
@@ -221,11 +223,9 @@ def score_run(run_dir: str | Path, data_dir: str | Path, out_path: str | Path | 
                 progress({"event": "scored", "sample": sample.sample_id, "score": obj, "seconds": seconds[-1]})
         per_class[class_name] = time.perf_counter() - t_class
 
-    offsets = np.concatenate([[0], np.cumsum([len(s) for s in point_scores])]).astype(np.int64)
     string = h5py.string_dtype()
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
-    with h5py.File(tmp, "w", track_order=True) as f:
+    with atomic_path(out_path) as tmp, h5py.File(tmp, "w", track_order=True) as f:
         f.attrs.update({
             "schema_version": SCORES_SCHEMA_VERSION, "method": run["method"], "run_dir": str(run_dir.resolve()),
             "data_dir": str(data_dir.resolve()), "manifest_digest": manifest_digest or "",
@@ -233,20 +233,15 @@ def score_run(run_dir: str | Path, data_dir: str | Path, out_path: str | Path | 
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         })
         gz = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
-        n_points = int(offsets[-1])
-        chunk = (min(max(n_points, 1), 65536),)
-        f.create_dataset("point_scores", data=np.concatenate(point_scores) if point_scores else np.zeros(0, np.float32),
-                         chunks=chunk, **gz)
-        f.create_dataset("labels", data=np.concatenate(labels).astype(np.uint8) if labels else np.zeros(0, np.uint8),
-                         chunks=chunk, **gz)
-        f.create_dataset("offsets", data=offsets)
+        ragged.write_column(f, "point_scores", point_scores, np.float32, **gz)
+        ragged.write_column(f, "labels", labels, np.uint8, **gz)
+        ragged.write_offsets(f, [len(s) for s in point_scores])
         f.create_dataset("sample_id", data=ids, dtype=string)
         f.create_dataset("class_name", data=classes, dtype=string)
         f.create_dataset("kind", data=kinds, dtype=string)
         f.create_dataset("object_score", data=np.asarray(objects, np.float32))
         f.create_dataset("object_label", data=np.asarray(object_labels, np.uint8))
         f.create_dataset("seconds", data=np.asarray(seconds, np.float32))
-    os.replace(tmp, out_path)
 
     run["scoring"] = {
         "scores": os.path.relpath(out_path, run_dir), "data_dir": str(data_dir.resolve()),
@@ -280,11 +275,11 @@ def read_scores(path: str | Path, classes: Sequence[str] | None = None) -> Itera
             raise ValueError(f"{path}: scores schema {f.attrs.get('schema_version')!r}, expected {SCORES_SCHEMA_VERSION}")
         text = lambda name: [v.decode() if isinstance(v, bytes) else str(v) for v in f[name][:]]  # noqa: E731
         ids, names, kinds = text("sample_id"), text("class_name"), text("kind")
-        offsets, objects, object_labels, seconds = f["offsets"][:], f["object_score"][:], f["object_label"][:], f["seconds"][:]
-        points, labels = f["point_scores"][:], f["labels"][:]
+        objects, object_labels, seconds = f["object_score"][:], f["object_label"][:], f["seconds"][:]
+        offsets = ragged.read_offsets(f)
+        points, labels = ragged.read_all(f, "point_scores", offsets), ragged.read_all(f, "labels", offsets)
     for i, sample_id in enumerate(ids):
         if wanted is not None and names[i] not in wanted:
             continue
-        rows = slice(int(offsets[i]), int(offsets[i + 1]))
         yield SampleScores(sample_id, names[i], kinds[i], float(objects[i]), int(object_labels[i]),
-                           points[rows], labels[rows], float(seconds[i]))
+                           points[i], labels[i], float(seconds[i]))

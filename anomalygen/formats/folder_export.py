@@ -15,31 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from anomalygen.formats import lists, sidecar
-from anomalygen.formats.folders import FolderLayout, check_sample_id, split_sample_id
+from anomalygen.formats.export_checks import check_dest, open_source
+from anomalygen.formats.folders import FolderLayout, split_sample_id
 from anomalygen.formats.meshes import MeshSource, mesh_to_obj
 from anomalygen.formats.pcd import ENCODINGS, format_rows, write_pcd
 from anomalygen.formats.ply import write_ply
 from anomalygen.formats.trees import Tree
-from anomalygen.shards import SHARD_DIR, Dataset, Sample, open_dataset
-
-
-def open_source(src_dir) -> Dataset:
-    """The shards to export, every sample id checked before anything is written."""
-    dataset = open_dataset(src_dir)
-    if len(dataset) == 0:
-        raise ValueError(f"{src_dir}: no samples to export (no shards under {Path(src_dir) / SHARD_DIR})")
-    for shard in dataset.shards:
-        for sample_id in shard.sample_ids:
-            check_sample_id(sample_id, shard.path)
-    return dataset
-
-
-def check_dest(dest: Path, overwrite: bool) -> None:
-    """Refuse a DEST that is a file, or a folder with something in it unless ``overwrite``."""
-    if dest.exists() and not dest.is_dir():
-        raise ValueError(f"{dest}: exists and is not a folder")
-    if dest.exists() and any(dest.iterdir()) and not overwrite:
-        raise ValueError(f"{dest}: folder is not empty (pass --overwrite to write into it)")
+from anomalygen.shards import Sample
 
 
 def write_gt(path: Path, points: np.ndarray, labels: np.ndarray, delimiter: str) -> None:

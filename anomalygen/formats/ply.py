@@ -61,7 +61,7 @@ def read_ply(path: Path) -> np.ndarray:
 
 def export(src_dir, dest, *, overwrite: bool = False) -> dict:
     """Shards -> ``<cls>/<split>/<token><index>.ply`` under ``dest``; returns a summary."""
-    from anomalygen.formats.folder_export import check_dest, open_source
+    from anomalygen.formats.export_checks import check_dest, open_source  # here: read_ply needs no folder layout
 
     dataset = open_source(src_dir)
     dest = Path(dest)
