@@ -32,7 +32,7 @@ from scipy.spatial import cKDTree
 
 from anomalygen.detect.geometry import normalise
 from anomalygen.detect.imrnet import IMRNet
-from anomalygen.detect.imrnet.detector import hidden_points
+from anomalygen.detect.imrnet.model import hidden_points
 from anomalygen.detect.metrics import aupro, object_metrics, point_metrics
 from anomalygen.shards import open_dataset
 

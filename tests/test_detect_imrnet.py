@@ -11,7 +11,8 @@ torch = pytest.importorskip("torch", reason="anomalygen.detect needs torch (pip 
 from anomalygen.detect.registry import available_methods, create_detector, load_detector
 from anomalygen.detect.geometry import normalise
 from anomalygen.detect.imrnet import IMRNet
-from anomalygen.detect.imrnet.detector import hidden_points, IMRNetConfig
+from anomalygen.detect.imrnet.config import IMRNetConfig
+from anomalygen.detect.imrnet.model import hidden_points
 
 # small enough to train in seconds on one core, big enough to learn a sphere
 TINY = dict(num_points=512, num_groups=16, group_size=32, width=32, depth=2, heads=2, decoder_depth=1,

@@ -21,6 +21,7 @@ __all__ = [
     "group",
     "chamfer_distance",
     "chamfer_l2",
+    "torch_settings",
 ]
 
 
@@ -182,3 +183,18 @@ def chamfer_l2(a: torch.Tensor, b: torch.Tensor, reduction: str = "mean") -> tor
     d_ab, d_ba, _, _ = chamfer_distance(a, b)
     per = d_ab.mean(1) + d_ba.mean(1)
     return per.mean() if reduction == "mean" else per
+
+
+@contextmanager
+def torch_settings(threads: int, deterministic: bool):
+    """Set intra-op threads and deterministic algorithms for a block, then restore them."""
+    threads_before = torch.get_num_threads()
+    det_before = torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(max(1, threads))
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads_before)
+        torch.use_deterministic_algorithms(det_before)

@@ -7,6 +7,8 @@ sizes scaled down so that a class trains on a 2-core CPU in minutes.
 - :mod:`.config`: :class:`IMRNetConfig`, every option with its bounds.
 - :mod:`.model`: the masked patch autoencoder (torch).
 - :mod:`.anomaly_map`: two-way point-level discrepancy between a cloud and its reconstruction.
+- :mod:`.reference`: what the maps look like on the training clouds, place by place.
+- :mod:`.pretrained`: loading a pretrained checkpoint (``init``) to fine-tune.
 - :mod:`.detector`: :class:`IMRNet`, which trains the model and scores clouds (the pipeline is
   described there).
 """

@@ -24,12 +24,9 @@ Pipeline for one cloud (N, 3), lengths in RMS-radius units:
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -37,69 +34,19 @@ import torch
 from scipy.spatial import cKDTree
 from torch import nn
 
-from anomalygen.detect.base import Detector, read_checkpoint, register
+from anomalygen.detect.base import Detector, register
 from anomalygen.detect.geometry import nearest, normalise, random_pose, spread_to_points
 from anomalygen.detect.gps import gps_indices, local_pca
 from anomalygen.detect.imrnet.anomaly_map import backward_distances, drift, forward_offsets
-from anomalygen.detect.imrnet.config import ARCHITECTURE, IMRNetConfig
-from anomalygen.detect.imrnet.model import MaskedPointAutoencoder
-from anomalygen.detect.pointops import chamfer_l2, farthest_point_sample, group, resolve_device
+from anomalygen.detect.imrnet.config import IMRNetConfig
+from anomalygen.detect.imrnet.model import MaskedPointAutoencoder, hidden_points
+from anomalygen.detect.imrnet.pretrained import pretrained_weights
+from anomalygen.detect.imrnet.reference import NormalReference, reference_part
+from anomalygen.detect.pointops import chamfer_l2, farthest_point_sample, group, resolve_device, torch_settings
 
-__all__ = ["IMRNet", "PatchFeatures", "Reconstruction", "hidden_points", "pretrained_weights"]
+__all__ = ["IMRNet", "PatchFeatures", "Reconstruction"]
 
 Prepared = tuple[np.ndarray, np.ndarray, np.ndarray]     # normalised points (N, 3), variation (N,), normals (N, 3)
-
-
-@contextmanager
-def _torch_settings(threads: int, deterministic: bool):
-    """Set intra-op threads and deterministic algorithms for a block, then restore them."""
-    threads_before = torch.get_num_threads()
-    det_before = torch.are_deterministic_algorithms_enabled()
-    torch.set_num_threads(max(1, threads))
-    if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads_before)
-        torch.use_deterministic_algorithms(det_before)
-
-
-def pretrained_weights(config: IMRNetConfig) -> dict:
-    """The network weights of the checkpoint ``config.init`` names, after checking it fits ``config``.
-
-    ``init`` is a checkpoint file or a run folder of one shared model (what ``anomalygen
-    pretrain`` writes). Raises ``ValueError`` naming the path and, for a mismatch, the
-    architecture key that differs.
-    """
-    path = Path(config.init)
-    if path.is_dir():
-        run = path / "run.json"
-        if not run.is_file():
-            raise ValueError(f"init: {path} is a folder without run.json")
-        models = json.loads(run.read_text())["models"]
-        if len(models) != 1:
-            raise ValueError(f"init: {path} holds {len(models)} models; give one checkpoint file")
-        path = path / next(iter(models.values()))
-    if not path.is_file():
-        raise ValueError(f"init: {path}: no such checkpoint")
-    payload = read_checkpoint(path)
-    if payload["method"] != "imrnet":
-        raise ValueError(f"init: {path} is a {payload['method']!r} checkpoint, not imrnet")
-    for key in ARCHITECTURE:
-        if payload["config"].get(key) != getattr(config, key):
-            raise ValueError(f"init: {path} has {key} {payload['config'].get(key)!r}, the config asks for "
-                             f"{getattr(config, key)!r}")
-    return payload["state"]["model"]
-
-
-def hidden_points(member: torch.Tensor, mask: torch.Tensor, m: int) -> torch.Tensor:
-    """(B, G, K) bool: which patch points also belong to a masked patch, from ``member`` (B, G, K)
-    indices into the M=``m`` down-sampled points and ``mask`` (B, G)."""
-    B = member.shape[0]
-    in_masked = torch.zeros(B, m, dtype=torch.bool, device=member.device)
-    in_masked.scatter_(1, member[mask].view(B, -1), True)          # every row masks the same number of patches
-    return in_masked.gather(1, member.reshape(B, -1)).view_as(member)
 
 
 @dataclass
@@ -120,34 +67,6 @@ class Reconstruction:
 
     points: torch.Tensor
     centres: torch.Tensor
-
-
-class NormalReference:
-    """What the training clouds' own maps look like at each place: the model's usual error there.
-
-    One part per training cloud: (points (R_i, 3) in normalised coordinates, their drift (R_i, 3)
-    (:func:`.anomaly_map.drift`), their raw backward and feature levels (R_i, 2)). A blurred
-    template pulls every normal sample's surface the same way at the same place, so subtracting
-    this leaves what the sample does differently. ``expected(points (N, 3), k)`` averages the
-    ``k`` nearest reference points -> (drift (N, 3), levels (N, 2)); ``without(i)`` leaves cloud
-    i out (how the training clouds themselves are scored for the fusion statistics).
-    """
-
-    def __init__(self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]):
-        self.parts = [tuple(np.asarray(a, np.float32) for a in part) for part in parts]
-        self.points, self.vectors, self.levels = (np.concatenate(column) for column in zip(*self.parts))
-        self._tree: cKDTree | None = None
-
-    def without(self, i: int) -> "NormalReference | None":
-        others = [part for j, part in enumerate(self.parts) if j != i]
-        return NormalReference(others) if others else None
-
-    def expected(self, points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        if self._tree is None:
-            self._tree = cKDTree(self.points)
-        _, idx = self._tree.query(points, k=min(k, len(self.points)))
-        idx = idx.reshape(len(points), -1)
-        return self.vectors[idx].mean(1), self.levels[idx].mean(1)
 
 
 @register
@@ -270,7 +189,7 @@ class IMRNet(Detector):
             raise ValueError("fit needs at least one normal cloud")
         self.seed = int(seed)
         t0 = time.perf_counter()
-        with _torch_settings(c.threads, c.deterministic):
+        with torch_settings(c.threads, c.deterministic):
             torch.manual_seed(seed)
             rng = np.random.default_rng(seed)
             val_rng = np.random.default_rng([seed, 1])          # separate stream: val set independent of steps
@@ -349,7 +268,8 @@ class IMRNet(Detector):
         its own drift would cancel its point level and make the statistics far too narrow.
         """
         self.model.eval()
-        self.reference = NormalReference([self._reference_part(p) for p in prepared])
+        self.reference = NormalReference([reference_part(self._maps, p, self.config.iterations,
+                                                         self.config.reference_starts) for p in prepared])
         raw = np.concatenate([np.stack(self._levels(*p, reference=self._reference(i)), axis=1)
                               for i, p in enumerate(prepared)])                          # (sum N_i, 2)
         self.stats = {"point_mean": float(raw[:, 0].mean()), "point_std": float(raw[:, 0].std()) or 1.0,
@@ -360,20 +280,6 @@ class IMRNet(Detector):
         if self.config.reference == "none" or self.reference is None:
             return None
         return self.reference if leave_out is None else self.reference.without(leave_out)
-
-    @torch.no_grad()
-    def _reference_part(self, prepared: Prepared, size: int = 8192) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One training cloud's part of the :class:`NormalReference`: its maps after the configured passes,
-        averaged over ``reference_starts`` GPS draws, at a fixed subset of at most ``size`` of its points."""
-        pts, t = prepared[0], self.config.iterations
-        keep = np.arange(len(pts)) if len(pts) <= size else np.sort(np.random.default_rng(0).choice(len(pts), size, replace=False))
-        vectors, levels = np.zeros((len(keep), 3)), np.zeros((len(keep), 2))
-        for start in range(self.config.reference_starts):
-            m = self._maps(prepared, [t], None, start=start * 7919)[t]
-            vectors += m["drift"][keep]
-            levels += np.stack([m["backward"], m["feature"]], axis=1)[keep]
-        n = self.config.reference_starts
-        return pts[keep], vectors / n, levels / n
 
     def _reconstruction(self, prepared: Prepared, start: int = 0, passes: int | None = None):
         """GPS, patches and the iterative reconstruction of one prepared cloud: (passes, (xyz (M, 3),
@@ -496,7 +402,7 @@ class IMRNet(Detector):
         """
         if self.model is None:
             raise RuntimeError("IMRNet is not fitted")
-        with _torch_settings(self.config.threads, False):
+        with torch_settings(self.config.threads, False):
             self.model.eval()
             pts, var, _ = self._prepare(cloud)
             full = torch.from_numpy(pts).to(self.device)
@@ -511,7 +417,7 @@ class IMRNet(Detector):
         :meth:`_maps`); for training cloud i, ``leave_out=i`` scores it as calibration does."""
         if self.model is None:
             raise RuntimeError("IMRNet is not fitted")
-        with _torch_settings(self.config.threads, False):
+        with torch_settings(self.config.threads, False):
             self.model.eval()
             return self._maps(self._prepare(cloud), passes, self._reference(leave_out))
 
@@ -519,7 +425,7 @@ class IMRNet(Detector):
         """(object score, (N,) float32 fused point scores) of one cloud (N, 3), in its point order."""
         if self.model is None:
             raise RuntimeError("IMRNet is not fitted")
-        with _torch_settings(self.config.threads, False):
+        with torch_settings(self.config.threads, False):
             self.model.eval()
             fused = self._fuse(*self._levels(*self._prepare(cloud), reference=self._reference()))
         top = max(1, int(math.ceil(self.config.top_fraction * len(fused))))

@@ -11,7 +11,7 @@ from torch import nn
 from anomalygen.detect.imrnet.config import IMRNetConfig
 from anomalygen.detect.pointops import index_points, square_distance
 
-__all__ = ["MiniPointNet", "Block", "Stack", "MaskedPointAutoencoder"]
+__all__ = ["MiniPointNet", "Block", "Stack", "MaskedPointAutoencoder", "hidden_points"]
 
 
 class MiniPointNet(nn.Module):
@@ -139,3 +139,12 @@ class MaskedPointAutoencoder(nn.Module):
         k = min(self.context_points, points.shape[1])
         idx = d2.topk(k, dim=-1, largest=False).indices                              # (B, n, k)
         return index_points(points, idx) - queries.unsqueeze(2)
+
+
+def hidden_points(member: torch.Tensor, mask: torch.Tensor, m: int) -> torch.Tensor:
+    """(B, G, K) bool: which patch points also belong to a masked patch, from ``member`` (B, G, K)
+    indices into the M=``m`` down-sampled points and ``mask`` (B, G)."""
+    B = member.shape[0]
+    in_masked = torch.zeros(B, m, dtype=torch.bool, device=member.device)
+    in_masked.scatter_(1, member[mask].view(B, -1), True)          # every row masks the same number of patches
+    return in_masked.gather(1, member.reshape(B, -1)).view_as(member)
