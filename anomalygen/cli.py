@@ -14,7 +14,7 @@ import click
 from click.core import ParameterSource
 
 from anomalygen import __version__
-from anomalygen.execute import Execution, ExecutionUnavailable
+from anomalygen.execute import Execution, ExecutionConflict, ExecutionUnavailable
 from anomalygen.formats import ENCODINGS, EXPORT_FORMATS, GT_DELIMITERS, IMPORT_FORMATS, LAYOUTS
 
 
@@ -100,15 +100,13 @@ def execution_options(command):
 
 def chosen_execution(workers: int, scheduler: str | None, dask_local: int | None) -> Execution:
     """The Execution that --workers, --scheduler and --dask-local ask for (at most one of them)."""
-    workers_given = workers > 1 and click.get_current_context().get_parameter_source("workers") != ParameterSource.DEFAULT
-    chosen = [flag for flag, given in [("--workers", workers_given), ("--scheduler", scheduler is not None),
-                                       ("--dask-local", dask_local is not None)] if given]
-    if len(chosen) > 1:
-        raise click.UsageError(f"{' and '.join(chosen)} exclude each other: jobs run on local processes, "
-                               f"an existing Dask cluster or a local Dask cluster")
-    if scheduler is not None or dask_local is not None:
-        return Execution(scheduler=scheduler, dask_local=dask_local)
-    return Execution(workers)
+    if click.get_current_context().get_parameter_source("workers") == ParameterSource.DEFAULT and (
+            scheduler is not None or dask_local is not None):
+        workers = 1                            # the default --workers gives way to a Dask option
+    try:
+        return Execution(workers, scheduler, dask_local)
+    except ExecutionConflict as conflict:
+        raise click.UsageError(str(ExecutionConflict(conflict.options, lambda name: "--" + name.replace("_", "-"))))
 
 
 @main.command()

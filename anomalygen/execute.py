@@ -20,7 +20,7 @@ import os
 import signal
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
@@ -34,6 +34,16 @@ class ExecutionUnavailable(Exception):
     """The pool or cluster the jobs should run on cannot be reached."""
 
 
+class ExecutionConflict(ValueError):
+    """More than one way of running the jobs was asked for; ``options`` names them (as fields of
+    :class:`Execution`, or as ``spell`` writes them, e.g. as command-line flags)."""
+
+    def __init__(self, options: Iterable[str], spell: Callable[[str], str] = str):
+        self.options = tuple(options)
+        super().__init__(f"{' and '.join(map(spell, self.options))} exclude each other: jobs run on local processes, "
+                         f"an existing Dask cluster or a local Dask cluster")
+
+
 @dataclass(frozen=True)
 class Execution:
     workers: int = 1                 # local processes (1: run in this process)
@@ -41,8 +51,10 @@ class Execution:
     dask_local: int | None = None    # start a local Dask cluster of this many worker processes
 
     def __post_init__(self) -> None:
-        if sum([self.workers > 1, self.scheduler is not None, self.dask_local is not None]) > 1:
-            raise ValueError("choose one of workers > 1, scheduler and dask_local")
+        chosen = [name for name, given in [("workers", self.workers > 1), ("scheduler", self.scheduler is not None),
+                                           ("dask_local", self.dask_local is not None)] if given]
+        if len(chosen) > 1:
+            raise ExecutionConflict(chosen)
 
     @property
     def uses_dask(self) -> bool:
@@ -58,9 +70,13 @@ class Execution:
         if self.uses_dask:
             from distributed import wait as dask_wait
 
-            from anomalygen.dask_cluster import dask_client
+            from anomalygen.dask_cluster import SchedulerUnreachable, dask_client
 
-            with dask_client(self.scheduler, self.dask_local) as client:
+            with ExitStack() as stack:
+                try:
+                    client = stack.enter_context(dask_client(self.scheduler, self.dask_local))
+                except SchedulerUnreachable as error:
+                    raise ExecutionUnavailable(str(error)) from error
                 # pure=False: every job is new work; no need to hash its arguments into a key
                 window = 4 * max(sum(client.nthreads().values()), 1)
                 yield partial(_map_futures, partial(client.submit, pure=False),
