@@ -12,6 +12,7 @@ once however many samples the recipe asks for. One run at a time writes into a f
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
@@ -78,7 +79,8 @@ def prepared_mesh(recipe: Recipe, class_name: str, cache_dir: Path) -> trimesh.T
 
 def _prepared_key(recipe: Recipe, class_name: str, cache_dir: Path) -> tuple:
     cls = next(c for c in recipe.classes if c.name == class_name)
-    return (recipe.source, cls.name, cls.kind, cls.variant, cls.mesh, cls.synset, cls.model, str(cache_dir))
+    return (recipe.source, cls.name, cls.kind, cls.variant, cls.mesh, cls.synset, cls.model,
+            json.dumps(cls.options, sort_keys=True), str(cache_dir))
 
 
 def preparation_report(recipe: Recipe, class_name: str, cache_dir: Path) -> dict | None:
