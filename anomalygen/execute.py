@@ -16,6 +16,7 @@ explained in :mod:`anomalygen.dask_cluster`, which is imported only when Dask is
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import sys
@@ -49,6 +50,9 @@ class Execution:
     workers: int = 1                 # local processes (1: run in this process)
     scheduler: str | None = None     # address of a running Dask scheduler, e.g. tcp://host:8786
     dask_local: int | None = None    # start a local Dask cluster of this many worker processes
+    start_method: str | None = None  # how pool workers start (multiprocessing): None for the platform's
+                                     # default, "spawn" for fresh interpreters (jobs using torch,
+                                     # which a forked child of a process that ran it can deadlock in)
 
     def __post_init__(self) -> None:
         chosen = [name for name, given in [("workers", self.workers > 1), ("scheduler", self.scheduler is not None),
@@ -82,7 +86,9 @@ class Execution:
                 yield partial(_map_futures, partial(client.submit, pure=False),
                               partial(dask_wait, return_when="FIRST_COMPLETED"), window)
         elif self.workers > 1:
-            pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_start_worker, initargs=(os.getpid(),))
+            context = multiprocessing.get_context(self.start_method)
+            pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_start_worker,
+                                       initargs=(os.getpid(),))
             try:
                 yield partial(_map_futures, pool.submit, partial(wait, return_when=FIRST_COMPLETED), 4 * self.workers)
             except BaseException:

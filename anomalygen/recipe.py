@@ -97,7 +97,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import yaml
 
@@ -189,6 +189,20 @@ class Recipe:
     def digest(self) -> str:
         """sha256 hex of the canonical JSON of everything but ``path``."""
         return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+    def select(self, names: Sequence[str] | None = None) -> tuple[ClassSpec, ...]:
+        """The classes named (all for None), in the recipe's order; ValueError naming any it lacks."""
+        if names is None:
+            return self.classes
+        known = [c.name for c in self.classes]
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} not in {self.path} (it has {', '.join(known)})")
+        return tuple(c for c in self.classes if c.name in names)
+
+    def sample_count(self, names: Sequence[str] | None = None) -> int:
+        """How many samples the recipe plans for the classes named (all for None)."""
+        return sum(c.train + sum(c.test.values()) for c in self.select(names))
 
 
 LATER_DEFAULTS = tuple((section, key, DEFAULTS[section][key])

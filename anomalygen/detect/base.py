@@ -29,6 +29,8 @@ __all__ = [
     "Detector",
     "register",
     "available_methods",
+    "registered_methods",
+    "read_config",
     "detector_class",
     "create_detector",
     "load_detector",
@@ -55,10 +57,14 @@ class Detector(ABC):
 
     Subclasses set ``name`` and ``config_class`` (a dataclass), implement :meth:`fit`,
     :meth:`score`, :meth:`state_dict` and :meth:`load_state_dict`, and are registered with
-    :func:`register`.
+    :func:`register`. ``label`` is the name tables show (default: ``name``); ``encoder_from``
+    names the method whose trained model of the same class can serve as this one's ``encoder``
+    config (a benchmark then trains that method first and hands its model on).
     """
 
     name: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    encoder_from: ClassVar[str | None] = None
     config_class: ClassVar[type] = object
 
     def __init__(self, config: Any = None):
@@ -145,14 +151,32 @@ def register(cls: type[Detector]) -> type[Detector]:
 
 
 def _import_builtin() -> None:
-    # Importing the modules registers their classes; done lazily so `import anomalygen.detect.base`
-    # stays cheap.
-    from anomalygen.detect import baselines, imrnet  # noqa: F401
+    # Importing the modules registers their classes (imrnet first, then the baselines); done
+    # lazily so `import anomalygen.detect.base` stays cheap.
+    from anomalygen.detect import imrnet  # noqa: F401, I001
+    from anomalygen.detect import baselines  # noqa: F401
 
 
 def available_methods() -> list[str]:
     _import_builtin()
     return sorted(_REGISTRY)
+
+
+def registered_methods() -> list[str]:
+    """Every method, in the order registered: IMRNet, then the baselines (and any registered later)."""
+    _import_builtin()
+    return list(_REGISTRY)
+
+
+def read_config(path: str | Path) -> dict | None:
+    """A YAML file of config overrides for one method (``steps: 200``, ...): a dict, or None
+    for an empty file. Raises ValueError for anything else."""
+    import yaml
+
+    values = yaml.safe_load(Path(path).read_text())
+    if values is not None and not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a mapping of config keys to values")
+    return values
 
 
 def detector_class(name: str) -> type[Detector]:
