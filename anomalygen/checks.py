@@ -1,4 +1,5 @@
-"""Checks of parsed YAML that name the file, the key path and the value on failure.
+"""Strict reading of YAML files, and checks of what they hold that name the file, the key path
+and the value on failure.
 
 Used by :mod:`anomalygen.recipe` for the whole recipe and by each registered shape source
 (:mod:`anomalygen.shapes.source`) for its class entries, so that every problem reads the same::
@@ -17,6 +18,8 @@ import re
 import reprlib
 from pathlib import Path
 from typing import Callable, Mapping, NoReturn, Sequence
+
+import yaml
 
 _short = reprlib.Repr()
 _short.maxstring = _short.maxother = 120
@@ -163,3 +166,71 @@ def path_kind(path: Path) -> str:
         return "dir" if path.is_dir() else "file" if path.is_file() else "other" if path.exists() else "missing"
     except (OSError, ValueError):
         return "missing"
+
+
+def load_yaml(path: str | Path, root_key: str = "<root>") -> object:
+    """The parsed content of the YAML file at ``path`` (duplicate keys rejected); RecipeError
+    naming ``root_key``, the offending line and the problem otherwise."""
+    text = _read_text(path, root_key)
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.MarkedYAMLError as err:
+        raise RecipeError(path, root_key, *_describe_yaml_error(err, text)) from None
+    except (yaml.YAMLError, ValueError, RecursionError) as err:
+        raise RecipeError(path, root_key, None, f"valid YAML ({err})") from None
+
+
+def _describe_yaml_error(err: yaml.MarkedYAMLError, text: str) -> tuple[str | None, str]:
+    """(the offending line, 'valid YAML (line L, column C: problem, context at ...)')."""
+    def at(mark) -> str:
+        return f"line {mark.line + 1}, column {mark.column + 1}"
+
+    mark = err.problem_mark or err.context_mark
+    lines = text.splitlines()
+    line = lines[mark.line] if mark is not None and mark.line < len(lines) else None
+    detail = err.problem or ""
+    if err.context:
+        context_mark = err.context_mark
+        elsewhere = context_mark is not None and at(context_mark) != at(mark)
+        context_at = f" at {at(context_mark)}" if elsewhere else ""
+        detail = f"{detail}, {err.context}{context_at}" if detail else err.context
+    return line, f"valid YAML ({at(mark) + ': ' if mark is not None else ''}{detail})"
+
+
+def _read_text(path: str | Path, root_key: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problem = "no such file"
+    except IsADirectoryError:
+        problem = "it is a directory"
+    except PermissionError:
+        problem = "permission denied"
+    except UnicodeDecodeError as err:
+        problem = f"not UTF-8 text, byte {err.start}"
+    except OSError as err:
+        problem = err.strerror or str(err)
+    raise RecipeError(path, root_key, str(path), f"a readable recipe file ({problem})")
+
+
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """SafeLoader (libyaml's when available) that rejects duplicate keys in a mapping instead of
+    keeping the last one."""
+
+
+def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
+    seen = set()
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark,
+                f"found duplicate key {key!r}", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                                 _construct_unique_mapping)

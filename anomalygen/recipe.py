@@ -99,10 +99,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import yaml
-
 from anomalygen.checks import (NAME_RE, NAME_TEXT, PATH_PROBLEM, Checker, RecipeError, is_name,  # noqa: F401
-                               is_number, is_path, join_key, path_kind, resolve_path)
+                               is_number, is_path, join_key, load_yaml, path_kind, resolve_path)
 
 ROOT_KEY = "<root>"
 
@@ -227,70 +225,7 @@ def _jsonable(value: Any) -> Any:
 
 def load_recipe(path: str | Path) -> Recipe:
     """Read, parse and validate the recipe file at ``path``; raise :class:`RecipeError`."""
-    text = _read_text(path)
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.MarkedYAMLError as err:
-        raise RecipeError(path, ROOT_KEY, *_describe_yaml_error(err, text)) from None
-    except (yaml.YAMLError, ValueError, RecursionError) as err:
-        raise RecipeError(path, ROOT_KEY, None, f"valid YAML ({err})") from None
-    return recipe_from_mapping(data, path)
-
-
-def _describe_yaml_error(err: yaml.MarkedYAMLError, text: str) -> tuple[str | None, str]:
-    """(the offending line, 'valid YAML (line L, column C: problem, context at ...)')."""
-    def at(mark) -> str:
-        return f"line {mark.line + 1}, column {mark.column + 1}"
-
-    mark = err.problem_mark or err.context_mark
-    lines = text.splitlines()
-    line = lines[mark.line] if mark is not None and mark.line < len(lines) else None
-    detail = err.problem or ""
-    if err.context:
-        context_mark = err.context_mark
-        elsewhere = context_mark is not None and at(context_mark) != at(mark)
-        context_at = f" at {at(context_mark)}" if elsewhere else ""
-        detail = f"{detail}, {err.context}{context_at}" if detail else err.context
-    return line, f"valid YAML ({at(mark) + ': ' if mark is not None else ''}{detail})"
-
-
-def _read_text(path: str | Path) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        problem = "no such file"
-    except IsADirectoryError:
-        problem = "it is a directory"
-    except PermissionError:
-        problem = "permission denied"
-    except UnicodeDecodeError as err:
-        problem = f"not UTF-8 text, byte {err.start}"
-    except OSError as err:
-        problem = err.strerror or str(err)
-    raise RecipeError(path, ROOT_KEY, str(path), f"a readable recipe file ({problem})")
-
-
-class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-    """SafeLoader (libyaml's when available) that rejects duplicate keys in a mapping instead of
-    keeping the last one."""
-
-
-def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
-    seen = set()
-    for key_node, _ in node.value:
-        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
-            continue
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark,
-                f"found duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-                                 _construct_unique_mapping)
+    return recipe_from_mapping(load_yaml(path, ROOT_KEY), path)
 
 
 # --------------------------------------------------------------------------------------------
