@@ -9,12 +9,13 @@ import time
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Sequence
 
 import click
 from click.core import ParameterSource
 
 from anomalygen import __version__
-from anomalygen.execute import Execution, ExecutionUnavailable
+from anomalygen.execute import Execution, ExecutionConflict, ExecutionUnavailable
 from anomalygen.formats import ENCODINGS, EXPORT_FORMATS, GT_DELIMITERS, IMPORT_FORMATS, LAYOUTS
 
 
@@ -24,7 +25,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 @contextmanager
-def _stoppable():
+def _stoppable(kept: str = "finished shards"):
     """SIGTERM and Ctrl-C stop the run the same way (the pool's workers are stopped on the way
     out, see anomalygen.execute); exit status 128 + the signal's number."""
     def stop(signum, frame):
@@ -35,7 +36,7 @@ def _stoppable():
         yield
     except KeyboardInterrupt as interrupt:
         signum = interrupt.args[0] if interrupt.args else signal.SIGINT
-        _fail("interrupted; run the same command again to finish (finished shards are kept)", 128 + signum)
+        _fail(f"interrupted; run the same command again to finish ({kept} are kept)", 128 + signum)
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -45,15 +46,43 @@ def _user_error(error: Exception) -> str | None:
 
     The library raises ValueError for bad input (FileNotFoundError for missing input; a damaged
     shard's ShardError is one too); any OSError here is a file or folder the user named;
-    FolderLocked: another run writes the output folder.
+    FolderLocked: another run writes the output folder; RunConflict: it holds another recipe's
+    run; ExecutionUnavailable: the Dask scheduler named does not answer.
     """
     from anomalygen.outlock import FolderLocked
+    from anomalygen.pipeline import RunConflict
 
     if isinstance(error, OSError) and error.filename is not None and error.strerror:
         return f"{error.filename}: {error.strerror}"
-    if isinstance(error, (OSError, ValueError, FolderLocked)):
+    if isinstance(error, (OSError, ValueError, FolderLocked, RunConflict, ExecutionUnavailable)):
         return str(error)
     return None
+
+
+def _stderr(describe: Callable[[dict], str]) -> Callable[[dict], None]:
+    """A progress callback printing the line ``describe(event)`` of each event on stderr."""
+    return lambda event: click.echo(describe(event), err=True)
+
+
+def _names(text: str | None) -> list[str] | None:
+    """A comma-separated list option (None when not given)."""
+    return [name.strip() for name in text.split(",") if name.strip()] if text else None
+
+
+class _Registered(click.Choice):
+    """A choice among the names of a registry, read when first needed (reading it may import torch)."""
+
+    def __init__(self, names: Callable[[], Sequence[str]]):
+        super().__init__(())
+        self._names = names
+
+    choices = property(lambda self: tuple(self._names()), lambda self, value: None)
+
+
+def _detector_methods() -> list[str]:
+    from anomalygen.detect.registry import registered_methods
+
+    return registered_methods()
 
 
 class _Commands(click.Group):
@@ -78,37 +107,43 @@ def main() -> None:
     """
 
 
-def execution_options(command):
-    """--workers, --scheduler, --dask-local and --cache-dir, shared by the commands that generate."""
-    options = [
-        click.option("--workers", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
-                     help="Local worker processes; the output is identical for any number."),
-        click.option("--scheduler", metavar="tcp://HOST:PORT",
-                     help="Run the jobs on the Dask cluster of this scheduler. Its workers need anomalygen installed "
-                          "and must see the output folder and --cache-dir at the same paths (a shared file system); "
-                          "start them with one thread each (dask worker --nthreads 1)."),
-        click.option("--dask-local", type=click.IntRange(min=1), metavar="N",
-                     help="Start a local Dask cluster of N worker processes for the run (to try Dask out)."),
-        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
-                     help="Where prepared meshes are cached (default: $ANOMALYGEN_CACHE or ~/.cache/anomalygen/prepared); "
-                          "with --scheduler, a folder the workers share."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+def execution_options(*, cache: bool = True, workers: int | None = None, jobs_alias: bool = False):
+    """--workers, --scheduler, --dask-local (and --cache-dir), shared by the commands that run jobs.
+    ``workers``: the default of --workers (all CPUs); ``jobs_alias``: --jobs, its deprecated name."""
+    def decorate(command):
+        options = [
+            click.option("--workers", *(["--jobs"] if jobs_alias else []), "workers", type=click.IntRange(min=1),
+                         default=workers or os.cpu_count() or 1, show_default=True,
+                         help="Local worker processes; the output is identical for any number"
+                              + (" (--jobs: its old name, deprecated)." if jobs_alias else ".")),
+            click.option("--scheduler", metavar="tcp://HOST:PORT",
+                         help="Run the jobs on the Dask cluster of this scheduler. Its workers need anomalygen "
+                              "installed and must see the folders named here at the same paths (a shared file "
+                              "system); start them with one thread each (dask worker --nthreads 1)."),
+            click.option("--dask-local", type=click.IntRange(min=1), metavar="N",
+                         help="Start a local Dask cluster of N worker processes for the run (to try Dask out)."),
+        ]
+        if cache:
+            options.append(click.option(
+                "--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+                help="Where prepared meshes are cached (default: $ANOMALYGEN_CACHE or ~/.cache/anomalygen/prepared); "
+                     "with --scheduler, a folder the workers share."))
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
 
 
 def chosen_execution(workers: int, scheduler: str | None, dask_local: int | None) -> Execution:
     """The Execution that --workers, --scheduler and --dask-local ask for (at most one of them)."""
-    workers_given = workers > 1 and click.get_current_context().get_parameter_source("workers") != ParameterSource.DEFAULT
-    chosen = [flag for flag, given in [("--workers", workers_given), ("--scheduler", scheduler is not None),
-                                       ("--dask-local", dask_local is not None)] if given]
-    if len(chosen) > 1:
-        raise click.UsageError(f"{' and '.join(chosen)} exclude each other: jobs run on local processes, "
-                               f"an existing Dask cluster or a local Dask cluster")
-    if scheduler is not None or dask_local is not None:
-        return Execution(scheduler=scheduler, dask_local=dask_local)
-    return Execution(workers)
+    if click.get_current_context().get_parameter_source("workers") == ParameterSource.DEFAULT and (
+            scheduler is not None or dask_local is not None):
+        workers = 1                            # the default --workers gives way to a Dask option
+    try:
+        return Execution(workers, scheduler, dask_local)
+    except ExecutionConflict as conflict:
+        raise click.UsageError(str(ExecutionConflict(conflict.options, lambda name: "--" + name.replace("_", "-"))))
 
 
 @main.command()
@@ -116,7 +151,7 @@ def chosen_execution(workers: int, scheduler: str | None, dask_local: int | None
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: the recipe's output.dir).")
 @click.option("--classes", help="Comma-separated class names to generate (default: all of the recipe's).")
-@execution_options
+@execution_options()
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary; errors only.")
 @click.option("--allow-failures", is_flag=True,
               help="Exit 0 even if samples failed (for exploratory runs over many meshes); they are still listed.")
@@ -130,24 +165,17 @@ def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int,
     """
     from tqdm import tqdm
 
-    from anomalygen.outlock import FolderLocked
-    from anomalygen.pipeline import RunConflict, synthesize
-    from anomalygen.recipe import RecipeError, load_recipe
+    from anomalygen.pipeline import failures_by_reason, synthesize
+    from anomalygen.recipe import load_recipe
 
     execution = chosen_execution(workers, scheduler, dask_local)
+    parsed = load_recipe(recipe)
+    selected = _names(classes)
     try:
-        parsed = load_recipe(recipe)
-    except RecipeError as error:
-        _fail(str(error))
-    names = [c.name for c in parsed.classes]
-    selected = None
-    if classes:
-        selected = [c.strip() for c in classes.split(",") if c.strip()]
-        unknown = [c for c in selected if c not in names]
-        if unknown:
-            _fail(f"--classes: {', '.join(unknown)} not in {recipe} (it has {', '.join(names)})")
+        total = parsed.sample_count(selected)
+    except ValueError as error:
+        _fail(f"--classes: {error}")
     out_dir = out_dir or parsed.output.dir
-    total = sum(c.train + sum(c.test.values()) for c in parsed.classes if selected is None or c.name in selected)
     timings: dict[str, float] = defaultdict(float)
     bar = tqdm(total=total, unit="sample", disable=quiet, desc=parsed.name, dynamic_ncols=True)
 
@@ -161,8 +189,6 @@ def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int,
         with _stoppable():
             manifest = synthesize(parsed, out_dir, classes=selected, execution=execution, cache_dir=cache_dir,
                                   on_shard_done=progress, on_skip=lambda shard: bar.update(len(shard.samples)))
-    except (RunConflict, ExecutionUnavailable, FolderLocked) as error:
-        _fail(str(error))
     finally:
         bar.close()
     elapsed = time.perf_counter() - started
@@ -171,16 +197,13 @@ def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int,
         stages = ", ".join(f"{k} {v:.1f}s" for k, v in sorted(timings.items())) or "nothing left to do"
         click.echo(f"{out_dir}: {n_done} samples in {len(manifest['shards'])} shards, "
                    f"{len(manifest['failed'])} failed; {elapsed:.1f}s wall (worker time: {stages})")
-    wanted = set(selected or names)
-    failed = {sid: reason for sid, reason in manifest["failed"].items() if sid.split("/")[0] in wanted}
-    by_reason: dict[str, list[str]] = defaultdict(list)
-    for sample_id, reason in sorted(failed.items()):
-        by_reason[reason].append(sample_id)
-    for reason, ids in by_reason.items():
+    failed = failures_by_reason(manifest, selected)
+    for reason, ids in failed.items():
         more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
         click.echo(f"failed {', '.join(ids[:5])}{more}: {reason}", err=True)
-    if failed and not allow_failures:
-        _fail(f"{len(failed)} of {total} planned samples failed (listed above); the others are written. "
+    n_failed = sum(map(len, failed.values()))
+    if n_failed and not allow_failures:
+        _fail(f"{n_failed} of {total} planned samples failed (listed above); the others are written. "
               f"Run again to retry them, or pass --allow-failures to accept them", code=1)
 
 
@@ -192,7 +215,7 @@ def synth(recipe: Path, out_dir: Path | None, classes: str | None, workers: int,
 @click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Also check the shard files in this folder against the manifest's sha256s "
                    "(missing, damaged or unlisted files).")
-@execution_options
+@execution_options()
 def verify(recipe: Path, manifest_path: Path, samples: tuple[str, ...], data_dir: Path | None, workers: int,
            scheduler: str | None, dask_local: int | None, cache_dir: Path | None) -> None:
     """Regenerate RECIPE's samples in memory and compare their checksums with a manifest.
@@ -200,43 +223,27 @@ def verify(recipe: Path, manifest_path: Path, samples: tuple[str, ...], data_dir
     Prints every sample that differs (and with --data every shard file that does) and exits 1
     if any does; writes nothing.
     """
-    import json
-
-    from anomalygen.pipeline import check_files
-    from anomalygen.pipeline import verify as verify_samples
-    from anomalygen.recipe import RecipeError, load_recipe
+    from anomalygen.pipeline import verify_against
+    from anomalygen.recipe import load_recipe
 
     execution = chosen_execution(workers, scheduler, dask_local)
-    try:
-        parsed = load_recipe(recipe)
-    except RecipeError as error:
-        _fail(str(error))
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except ValueError as error:
-        _fail(f"{manifest_path}: not a manifest.json ({error})")
-    if not isinstance(manifest, dict):
-        _fail(f"{manifest_path}: not a manifest.json (no JSON object)")
-    if manifest.get("recipe", {}).get("digest") != parsed.digest():
+    parsed = load_recipe(recipe)
+    with _stoppable():
+        result = verify_against(parsed, manifest_path, samples, data_dir, execution=execution, cache_dir=cache_dir)
+    if result.other_recipe:
         click.echo(f"note: {manifest_path} was made from another version of {recipe} (recipe digest differs)", err=True)
-    damaged = check_files(data_dir, manifest) if data_dir else {}
-    for shard_id, problem in damaged.items():
+    for shard_id, problem in result.damaged.items():
         click.echo(f"shard {shard_id}: {problem}")
-    try:
-        with _stoppable():
-            differences = verify_samples(parsed, manifest, sample_ids=samples or None, execution=execution,
-                                         cache_dir=cache_dir)
-    except ExecutionUnavailable as error:
-        _fail(str(error))
-    checked = len(samples) if samples else len(manifest.get("samples", {})) + len(manifest.get("failed", {}))
-    for sample_id, (expected, got) in differences.items():
+    for sample_id, (expected, got) in result.differences.items():
         click.echo(f"differs {sample_id}: expected {expected[:16]}, got {got[:16]}")
-    if damaged:
-        _fail(f"{len(damaged)} shard files in {data_dir} do not match {manifest_path}"
-              + (f", and {len(differences)} of {checked} samples differ" if differences else ""), code=1)
-    if differences:
-        _fail(f"{len(differences)} of {checked} samples differ from {manifest_path}", code=1)
-    click.echo(f"{checked} samples match {manifest_path}" + (f"; the shard files in {data_dir} are intact" if data_dir else ""))
+    differ = f"{len(result.differences)} of {result.checked} samples differ"
+    if result.damaged:
+        _fail(f"{len(result.damaged)} shard files in {data_dir} do not match {manifest_path}"
+              + (f", and {differ}" if result.differences else ""), code=1)
+    if result.differences:
+        _fail(f"{differ} from {manifest_path}", code=1)
+    click.echo(f"{result.checked} samples match {manifest_path}"
+               + (f"; the shard files in {data_dir} are intact" if data_dir else ""))
 
 
 @main.command()
@@ -339,13 +346,9 @@ def show(data_dir: Path, sample_id: str, out_path: Path, scores_path: Path | Non
         _fail(f"{data_dir}: no sample {sample_id!r}")
     point_scores = None
     if scores_path:
-        from anomalygen.detect.train import read_scores
+        from anomalygen.detect.train import sample_point_scores
 
-        class_name = sample_id.split("/")[0]
-        found = [s for s in read_scores(scores_path, classes=[class_name]) if s.sample_id == sample_id]
-        if not found:
-            _fail(f"{scores_path}: no scores for {sample_id!r}")
-        point_scores = found[0].point_scores
+        point_scores = sample_point_scores(scores_path, sample_id)
     click.echo(render_sample(sample, out_path, point_scores=point_scores, views=views))
 
 
@@ -360,24 +363,14 @@ def gallery(data_dir: Path, out_path: Path) -> None:
     click.echo(write_gallery(data_dir, out_path))
 
 
-def _print_training(event: dict) -> None:
-    """train_detector's progress events, one line each on stderr."""
-    if event["event"] == "start":
-        click.echo(f"{event['model']}: {event['clouds']} training clouds", err=True)
-    elif event["event"] == "trained":
-        click.echo(f"{event['model']}: trained in {event['seconds']:.1f} s", err=True)
-    else:
-        click.echo("  " + "  ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
-                                    for k, v in event.items() if k not in ("event", "model")), err=True)
-
-
 @main.command("train-detector")
 @click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
               help="A generated (or imported) folder; only its normal training samples are used.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Run folder for the models and run.json.")
 @click.option("--classes", help="Comma-separated classes (default: every class with training samples).")
-@click.option("--method", default="imrnet", show_default=True, help="Detector to train.")
+@click.option("--method", type=_Registered(_detector_methods), default="imrnet", show_default=True,
+              help="Detector to train.")
 @click.option("--shared", is_flag=True, help="One model for all classes instead of one per class.")
 @click.option("--device", default="cpu", show_default=True, help="torch device: cpu, or cuda when available.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of weights, augmentation and sampling.")
@@ -389,17 +382,18 @@ def _print_training(event: dict) -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_detector_command(data_dir, out_dir, classes, method, shared, device, seed, config_file, init, quiet) -> None:
     """Train a detector on the normal training samples of DATA (per class by default)."""
-    from anomalygen.detect.train import train_detector
+    from anomalygen.detect.base import read_config
+    from anomalygen.detect.train import describe_training, train_detector
 
-    config = _config_file(config_file)
+    config = read_config(config_file) if config_file else None
     if init is not None:
         if method != "imrnet":
             _fail(f"--init: only for --method imrnet, not {method}")
         config = {**(config or {}), "init": str(init.resolve())}
     try:
-        run = train_detector(data_dir, out_dir, classes=_class_list(classes), method=method, shared=shared,
-                             config=config, device=device, seed=seed, progress=None if quiet else _print_training)
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        run = train_detector(data_dir, out_dir, classes=_names(classes), method=method, shared=shared, config=config,
+                             device=device, seed=seed, progress=None if quiet else _stderr(describe_training))
+    except (FileNotFoundError, RuntimeError) as error:
         _fail(str(error))
     click.echo(f"trained: {run}")
 
@@ -422,28 +416,15 @@ def pretrain_command(data_dir, out_dir, classes, config_file, device, seed, quie
     Takes up to an hour on a 2-core CPU at the defaults. Then `anomalygen train-detector
     --init OUT ...` fine-tunes it for each class.
     """
-    from anomalygen.detect.train import pretrain
+    from anomalygen.detect.base import read_config
+    from anomalygen.detect.train import describe_training, pretrain
 
     try:
-        checkpoint = pretrain(data_dir, out_dir, classes=_class_list(classes), config=_config_file(config_file),
-                              device=device, seed=seed, progress=None if quiet else _print_training)
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        checkpoint = pretrain(data_dir, out_dir, classes=_names(classes), config=read_config(config_file) if config_file
+                              else None, device=device, seed=seed, progress=None if quiet else _stderr(describe_training))
+    except (FileNotFoundError, RuntimeError) as error:
         _fail(str(error))
     click.echo(f"pretrained: {checkpoint}")
-
-
-def _class_list(classes: str | None) -> list[str] | None:
-    return [c.strip() for c in classes.split(",") if c.strip()] if classes else None
-
-
-def _config_file(path: Path | None) -> dict | None:
-    """The YAML mapping of config overrides in ``path`` (None without one); exits 2 if it is not a mapping."""
-    import yaml
-
-    config = yaml.safe_load(path.read_text()) if path else None
-    if config is not None and not isinstance(config, dict):
-        _fail(f"{path}: expected a mapping of config keys to values")
-    return config
 
 
 @main.command("score")
@@ -455,12 +436,11 @@ def _config_file(path: Path | None) -> dict | None:
               help="Scores file (default: RUN/scores.h5).")
 def score_command(run_dir, data_dir, out_path) -> None:
     """Score every test sample of DATA with the run's models: per-point and object scores to HDF5."""
-    from anomalygen.detect.train import score_run
+    from anomalygen.detect.train import describe_scoring, score_run
 
     try:
-        path = score_run(run_dir, data_dir, out_path, progress=lambda e: click.echo(
-            f"  {e['sample']}: {e['score']:.3f} ({e['seconds']:.1f} s)", err=True))
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        path = score_run(run_dir, data_dir, out_path, progress=_stderr(describe_scoring))
+    except (FileNotFoundError, RuntimeError) as error:
         _fail(str(error))
     click.echo(f"scores: {path}")
 
@@ -478,59 +458,43 @@ def evaluate(run_dir: Path, data_dir: Path | None) -> None:
     click.echo(format_table(evaluate_run(run_dir, data_dir=data_dir)))
 
 
-def _print_unit(event: dict) -> None:
-    """run_benchmark's progress events (a finished (method, class) unit), one line each on stderr."""
-    scores = "  ".join(f"{m} {'-' if event['metrics'][m] is None else format(event['metrics'][m], '.3f')}"
-                       for m in ("I-AUROC", "P-AUROC"))
-    how = "done before" if event["resumed"] else f"{event['seconds']:.0f} s"
-    click.echo(f"[{event['done']}/{event['total']}] {event['method']} {event['class']}: {scores} ({how})", err=True)
+class _MethodsOption(click.Option):
+    """--methods, whose help lists the registered methods (read only when help is shown)."""
+
+    def get_help_record(self, ctx: click.Context):
+        self.help = f"Comma-separated methods to compare (default: all of them): {', '.join(_detector_methods())}."
+        return super().get_help_record(ctx)
 
 
 @main.command()
 @click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
               help="A generated (or imported) folder with train and test splits.")
-@click.option("--methods", default="imrnet,btf-raw,btf-fpfh,patchcore-fpfh,patchcore-imrnet", show_default=True,
-              help="Comma-separated methods to compare: imrnet, btf-raw, btf-fpfh, patchcore-fpfh, patchcore-imrnet.")
+@click.option("--methods", cls=_MethodsOption)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Report folder: runs/<method>/<class>/, tables/, report.md, means.png, benchmark.json. "
                    "Running again with the same folder skips the (method, class) units already done.")
 @click.option("--classes", help="Comma-separated classes (default: every class with training samples).")
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Classes processed at the same time, each in its own process.")
+@execution_options(cache=False, workers=1, jobs_alias=True)
 @click.option("--config", "config_files", multiple=True, metavar="METHOD=FILE",
               help="YAML mapping of config overrides for one method, e.g. imrnet=tiny.yaml (repeatable).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every method's training.")
 @click.option("--quiet", is_flag=True, help="No per-unit progress lines.")
-def benchmark(data_dir, methods, out_dir, classes, jobs, config_files, seed, quiet) -> None:
+def benchmark(data_dir, methods, out_dir, classes, workers, scheduler, dask_local, config_files, seed, quiet) -> None:
     """Train, score and evaluate every method on every class of DATA; write the paper-style
     tables (methods x classes + Mean, for I-AUROC, P-AUROC, I-AP, P-AP and AUPRO) as Markdown and
-    CSV, a bar chart of the means, and print the means."""
-    import yaml
+    CSV, a bar chart of the means, and print the means. The classes run as jobs on --workers
+    processes (or Dask), as synth's shards do; the tables are the same on any."""
+    from anomalygen.detect.benchmark import describe_unit, format_means, read_configs, run_benchmark
 
-    from anomalygen.detect.benchmark import LABELS, run_benchmark
-    from anomalygen.detect.evaluate import METRICS
-
-    configs = {}
-    for item in config_files:
-        method, sep, file = item.partition("=")
-        if not sep or not Path(file).is_file():
-            _fail(f"--config {item}: expected METHOD=FILE with an existing YAML file")
-        values = yaml.safe_load(Path(file).read_text())
-        if not isinstance(values, dict):
-            _fail(f"{file}: expected a mapping of config keys to values")
-        configs[method.strip()] = values
-    selected = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
+    execution = chosen_execution(workers, scheduler, dask_local)
     try:
-        report = run_benchmark(data_dir, out_dir, [m.strip() for m in methods.split(",") if m.strip()],
-                               classes=selected, jobs=jobs, configs=configs, seed=seed,
-                               progress=None if quiet else _print_unit)
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        with _stoppable("finished (method, class) units"):
+            report = run_benchmark(data_dir, out_dir, _names(methods), classes=_names(classes), execution=execution,
+                                   configs=read_configs(config_files), seed=seed,
+                                   progress=None if quiet else _stderr(describe_unit))
+    except (FileNotFoundError, RuntimeError) as error:
         _fail(str(error))
-    width = max(len(LABELS.get(m, m)) for m in report["methods"])
-    click.echo(f"{'method':{width}s}  " + "  ".join(f"{m:>7s}" for m in METRICS))
-    for m in report["methods"]:
-        cells = ("      -" if v is None else f"{v:7.3f}" for v in (report["mean"][m][k] for k in METRICS))
-        click.echo(f"{LABELS.get(m, m):{width}s}  " + "  ".join(cells))
+    click.echo(format_means(report))
     click.echo(f"{len(report['classes'])} classes, {report['wall_seconds']:.0f} s; report: {out_dir / 'report.md'}")
 
 

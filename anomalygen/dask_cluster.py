@@ -24,7 +24,10 @@ from typing import Iterator
 
 from distributed import Client, LocalCluster, WorkerPlugin
 
-from anomalygen.execute import ExecutionUnavailable
+
+class SchedulerUnreachable(ConnectionError):
+    """No Dask scheduler answers at the address given (:class:`anomalygen.execute.Execution`
+    reports it as ExecutionUnavailable; this module imports nothing of anomalygen)."""
 
 
 class ImportPymeshlabOnMainThread(WorkerPlugin):
@@ -45,6 +48,6 @@ def dask_client(scheduler: str | None, n_local: int | None) -> Iterator[Client]:
         try:
             client = stack.enter_context(Client(scheduler))
         except OSError as error:
-            raise ExecutionUnavailable(f"cannot reach the Dask scheduler at {scheduler}: {error}") from error
+            raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {scheduler}: {error}") from error
         client.register_plugin(ImportPymeshlabOnMainThread())
         yield client

@@ -16,11 +16,12 @@ explained in :mod:`anomalygen.dask_cluster`, which is imported only when Dask is
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
@@ -34,15 +35,30 @@ class ExecutionUnavailable(Exception):
     """The pool or cluster the jobs should run on cannot be reached."""
 
 
+class ExecutionConflict(ValueError):
+    """More than one way of running the jobs was asked for; ``options`` names them (as fields of
+    :class:`Execution`, or as ``spell`` writes them, e.g. as command-line flags)."""
+
+    def __init__(self, options: Iterable[str], spell: Callable[[str], str] = str):
+        self.options = tuple(options)
+        super().__init__(f"{' and '.join(map(spell, self.options))} exclude each other: jobs run on local processes, "
+                         f"an existing Dask cluster or a local Dask cluster")
+
+
 @dataclass(frozen=True)
 class Execution:
     workers: int = 1                 # local processes (1: run in this process)
     scheduler: str | None = None     # address of a running Dask scheduler, e.g. tcp://host:8786
     dask_local: int | None = None    # start a local Dask cluster of this many worker processes
+    start_method: str | None = None  # how pool workers start (multiprocessing): None for the platform's
+                                     # default, "spawn" for fresh interpreters (jobs using torch,
+                                     # which a forked child of a process that ran it can deadlock in)
 
     def __post_init__(self) -> None:
-        if sum([self.workers > 1, self.scheduler is not None, self.dask_local is not None]) > 1:
-            raise ValueError("choose one of workers > 1, scheduler and dask_local")
+        chosen = [name for name, given in [("workers", self.workers > 1), ("scheduler", self.scheduler is not None),
+                                           ("dask_local", self.dask_local is not None)] if given]
+        if len(chosen) > 1:
+            raise ExecutionConflict(chosen)
 
     @property
     def uses_dask(self) -> bool:
@@ -58,15 +74,21 @@ class Execution:
         if self.uses_dask:
             from distributed import wait as dask_wait
 
-            from anomalygen.dask_cluster import dask_client
+            from anomalygen.dask_cluster import SchedulerUnreachable, dask_client
 
-            with dask_client(self.scheduler, self.dask_local) as client:
+            with ExitStack() as stack:
+                try:
+                    client = stack.enter_context(dask_client(self.scheduler, self.dask_local))
+                except SchedulerUnreachable as error:
+                    raise ExecutionUnavailable(str(error)) from error
                 # pure=False: every job is new work; no need to hash its arguments into a key
                 window = 4 * max(sum(client.nthreads().values()), 1)
                 yield partial(_map_futures, partial(client.submit, pure=False),
                               partial(dask_wait, return_when="FIRST_COMPLETED"), window)
         elif self.workers > 1:
-            pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_start_worker, initargs=(os.getpid(),))
+            context = multiprocessing.get_context(self.start_method)
+            pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_start_worker,
+                                       initargs=(os.getpid(),))
             try:
                 yield partial(_map_futures, pool.submit, partial(wait, return_when=FIRST_COMPLETED), 4 * self.workers)
             except BaseException:

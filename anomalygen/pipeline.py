@@ -12,6 +12,7 @@ once however many samples the recipe asks for. One run at a time writes into a f
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
@@ -27,7 +28,7 @@ from anomalygen import __version__
 from anomalygen.execute import Execution, exit_if_orphaned
 from anomalygen.generate import MeshUnusable, SampleFailed, make_sample
 from anomalygen.outlock import output_lock
-from anomalygen.plan import SampleJob, ShardJob, class_shard_ids, shard_jobs
+from anomalygen.plan import SampleJob, ShardJob, class_of, class_shard_ids, shard_jobs
 from anomalygen.recipe import Recipe
 from anomalygen.shards import (MANIFEST, SCHEMA_VERSION, SHARD_DIR, Sample, count_samples, file_sha256, read_manifest,
                                shard_path, write_manifest, write_shard)
@@ -79,7 +80,8 @@ def prepared_mesh(recipe: Recipe, class_name: str, cache_dir: Path) -> trimesh.T
 
 def _prepared_key(recipe: Recipe, class_name: str, cache_dir: Path) -> tuple:
     cls = next(c for c in recipe.classes if c.name == class_name)
-    return (recipe.source, cls.name, cls.kind, cls.variant, cls.mesh, cls.synset, cls.model, str(cache_dir))
+    return (recipe.source, cls.name, cls.kind, cls.variant, cls.mesh, cls.synset, cls.model,
+            json.dumps(cls.options, sort_keys=True), str(cache_dir))
 
 
 def preparation_report(recipe: Recipe, class_name: str, cache_dir: Path) -> dict | None:
@@ -189,6 +191,49 @@ def verify(recipe: Recipe, manifest: dict, sample_ids: Iterable[str] | None = No
     missing = "absent"
     return {sid: (expected.get(sid, missing), got.get(sid, missing)) for sid in sorted(planned | (set(expected) if wanted is None else set()))
             if expected.get(sid, missing) != got.get(sid, missing)}
+
+
+@dataclass
+class Verification:
+    """What :func:`verify_against` found; nothing differs when ``differences`` and ``damaged`` are empty."""
+    checked: int                                   # samples compared
+    differences: dict[str, tuple[str, str]]        # sample id -> (expected, got) checksum
+    damaged: dict[str, str]                        # shard id -> problem of its file (with data_dir)
+    other_recipe: bool                             # the manifest was made from another version of the recipe
+
+
+def load_manifest_file(path: str | Path) -> dict:
+    """A manifest.json file's content; ValueError naming the file if it is not one."""
+    try:
+        manifest = json.loads(Path(path).read_text())
+    except ValueError as error:
+        raise ValueError(f"{path}: not a manifest.json ({error})") from None
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{path}: not a manifest.json (no JSON object)")
+    return manifest
+
+
+def verify_against(recipe: Recipe, manifest_path: str | Path, sample_ids: Iterable[str] | None = None,
+                   data_dir: Path | None = None, execution: Execution = Execution(),
+                   cache_dir: Path | None = None) -> Verification:
+    """Regenerate ``recipe``'s samples (or only ``sample_ids``) and compare them with the manifest
+    file at ``manifest_path``; with ``data_dir``, also check the shard files there against it."""
+    manifest = load_manifest_file(manifest_path)
+    sample_ids = list(sample_ids) if sample_ids else None
+    damaged = check_files(data_dir, manifest) if data_dir else {}
+    differences = verify(recipe, manifest, sample_ids=sample_ids, execution=execution, cache_dir=cache_dir)
+    checked = len(sample_ids) if sample_ids else len(manifest.get("samples", {})) + len(manifest.get("failed", {}))
+    return Verification(checked, differences, damaged, manifest.get("recipe", {}).get("digest") != recipe.digest())
+
+
+def failures_by_reason(manifest: dict, classes: Iterable[str] | None = None) -> dict[str, list[str]]:
+    """reason -> the sorted ids of the failed samples (of ``classes`` only, if given) it failed."""
+    wanted = None if classes is None else set(classes)
+    by_reason: dict[str, list[str]] = defaultdict(list)
+    for sample_id, reason in sorted(manifest["failed"].items()):
+        if wanted is None or class_of(sample_id) in wanted:
+            by_reason[reason].append(sample_id)
+    return dict(by_reason)
 
 
 def shard_problem(out_dir: Path, shard_id: str, entry: dict) -> str | None:

@@ -82,3 +82,8 @@ def shard_jobs(recipe: Recipe) -> Iterator[ShardJob]:
     for (class_name, split), members in groupby(sample_jobs(recipe), key=lambda job: (job.class_name, job.split)):
         for k, chunk in enumerate(iter(lambda: tuple(islice(members, size)), ())):
             yield ShardJob(shard_id(class_name, split, k), class_name, split, chunk)
+
+
+def class_of(sample_id: str) -> str:
+    """The class of a sample id ``<class>/<split>/<name>`` (see :class:`SampleJob`)."""
+    return sample_id.split("/", 1)[0]

@@ -7,29 +7,30 @@ checked before any work starts; the first problem found raises :class:`RecipeErr
 
     recipes/x.yaml: classes.vase3.test.bulge: got -1, expected a non-negative integer
 
-Recipe reference (defaults shown; only ``name``, ``version``, ``seed`` and ``classes`` are
-required)::
+Recipe reference (defaults shown, filled in from :data:`DEFAULTS`; only ``name``, ``version``,
+``seed`` and ``classes`` are required)::
 
     name: anomaly_shapenet          # required; letters, digits, '_', '.', '-'
     version: 1                      # required; integer >= 1 (bump it when the output changes)
     seed: 20240617                  # required; integer in [0, 2**63)
     source:
-      kind: procedural              # procedural | shapenet | folder
-      root: null                    # shapenet and folder only (and required there): a folder,
+      kind: {source.kind}  # a registered source (anomalygen.shapes.SOURCES):
+                                    #   procedural | shapenet | folder
+      root: {source.root}  # shapenet and folder only (and required there): a folder,
                                     #   relative to the recipe file's folder; must exist
-      remesh_edge: 0.025            # number in [0.002, 0.2], unit-sphere units
-      watertight: auto              # auto | always | never: replace the surface by a closed one
+      remesh_edge: {source.remesh_edge}  # number in [0.002, 0.2], unit-sphere units
+      watertight: {source.watertight}  # auto | always | never: replace the surface by a closed one
                                     #   with walls >= min_thickness (auto: only when preparation
                                     #   does not give a closed oriented manifold anyway)
-      min_thickness: null           # number in [0.02, 0.3], unit-sphere units, at least
+      min_thickness: {source.min_thickness}  # number in [0.02, 0.3], unit-sphere units, at least
                                     #   remesh_edge; null means 2 x remesh_edge (at least 0.02)
     points:
-      count: [8192, 30000]          # integer or [low, high], 64 <= low <= high <= 2000000
-      label_threshold: 0.004        # number in (0, 0.1]
+      count: {points.count}  # integer or [low, high], 64 <= low <= high <= 2000000
+      label_threshold: {points.label_threshold}  # number in (0, 0.1]
     anomalies:
-      per_sample: 1                 # integer or [low, high], 1 <= low <= high <= 5
-      anomalous_fraction: [0.01, 0.07]   # [low, high], 0 < low < high <= 0.5
-      max_attempts: 12              # integer in [1, 100]
+      per_sample: {anomalies.per_sample}  # integer or [low, high], 1 <= low <= high <= 5
+      anomalous_fraction: {anomalies.anomalous_fraction}  # [low, high], 0 < low < high <= 0.5
+      max_attempts: {anomalies.max_attempts}  # integer in [1, 100]
       bulge: {radius: [0.2, 0.35], height: [0.04, 0.08]}
                                     # per operator (bulge, concavity, scratch, crack, hole,
                                     #   break, bending): parameter -> number or [low, high],
@@ -37,8 +38,8 @@ required)::
                                     #   operators and parameters left out use the registry's
                                     #   default ranges
     splits:                         # defaults for every class
-      train: 4                      # integer in [0, 1000000]
-      test: {normal: 15, bulge: 7, concavity: 7}
+      train: {splits.train}  # integer in [0, 1000000]
+      test: {splits.test}
                                     # keys: 'normal' or operator names; integers in
                                     #   [0, 1000000]. A test mapping given here replaces this
                                     #   default mapping
@@ -56,14 +57,14 @@ required)::
                                     #   <root>/<class>.<ext> (obj, off, ply, stl, glb, gltf)
       chair1: {synset: chair, model: 1a2b3c}
                                     # shapenet: both required; synset is a taxonomy name or a
-                                    #   quoted 8-digit id; the model folder must exist as
-                                    #   <root>/<id>/<model>/models/model_normalized.obj (v2) or
-                                    #   <root>/<id>/<model>/model.obj (v1)
+                                    #   quoted 8-digit id; the model folder <root>/<id>/<model>
+                                    #   must hold the mesh file of a ShapeNetCore layout
+                                    #   (anomalygen.shapes.shapenet.LAYOUTS: v2, else v1)
     output:
-      dir: out/<name>               # relative to the working directory
-      shard_size: 32                # integer in [1, 100000]
-      compression: gzip             # gzip | lzf | none
-      keep_meshes: false            # true | false
+      dir: {output.dir}  # relative to the working directory
+      shard_size: {output.shard_size}  # integer in [1, 100000]
+      compression: {output.compression}  # gzip | lzf | none
+      keep_meshes: {output.keep_meshes}  # true | false
 
 Further rules:
 
@@ -91,43 +92,32 @@ Further rules:
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
-import numbers
-import os
 import re
-import reprlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, NoReturn, Sequence
+from typing import Any, Mapping, Sequence
 
-import yaml
+from anomalygen.checks import (NAME_RE, NAME_TEXT, PATH_PROBLEM, Checker, RecipeError, is_name,  # noqa: F401
+                               is_number, is_path, join_key, load_yaml, path_kind, resolve_path)
 
 ROOT_KEY = "<root>"
 
-_short = reprlib.Repr()
-_short.maxstring = _short.maxother = 120
-_short.maxlist = _short.maxtuple = 8
-_short.maxdict = 6
-_short.maxlevel = 3
-
-
-class RecipeError(ValueError):
-    """A recipe that cannot be used. ``str(err)`` is one line:
-    ``recipes/x.yaml: classes.vase3.test.bulge: got -1, expected a non-negative integer``.
-
-    ``value`` is the offending value itself; the message shows a shortened repr of it."""
-
-    def __init__(self, file: str | Path, key: str, value: object, expected: str):
-        self.file, self.key, self.value, self.expected = str(file), key, value, expected
-        super().__init__(f"{self.file}: {key}: got {_short.repr(value)}, expected {expected}")
-
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "source": {"kind": "procedural", "root": None, "remesh_edge": 0.025, "watertight": "auto", "min_thickness": None},
+    "points": {"count": [8192, 30000], "label_threshold": 0.004},
+    "anomalies": {"per_sample": 1, "anomalous_fraction": [0.01, 0.07], "max_attempts": 12},
+    "splits": {"train": 4, "test": {"normal": 15, "bulge": 7, "concavity": 7}},
+    "output": {"dir": "out/<name>", "shard_size": 32, "compression": "gzip", "keep_meshes": False},
+}
+"""Every default of the recipe, stated once: validation reads them here, and the reference in
+this module's docstring shows them from here (``out/<name>`` is the recipe's name)."""
 
 @dataclass(frozen=True)
 class SourceSpec:
-    kind: str                      # "procedural" | "shapenet" | "folder"
-    root: Path | None              # shapenet/folder root, resolved against the recipe's folder
+    kind: str                      # a registered source: "procedural" | "shapenet" | "folder" | ...
+    root: Path | None              # its folder (if it has one), resolved against the recipe's folder
     remesh_edge: float             # target edge length of isotropic remeshing, unit-sphere units
     watertight: str = "auto"       # "auto" | "always" | "never", see anomalygen.shapes.prepare
     min_thickness: float | None = None  # minimum wall thickness; None: 2 x remesh_edge
@@ -157,6 +147,7 @@ class ClassSpec:
     mesh: Path | None = None       # folder source: mesh file, resolved against source.root
     synset: str | None = None      # shapenet source: synset id or taxonomy name
     model: str | None = None       # shapenet source: model id
+    options: dict = field(default_factory=dict)  # another registered source's own class settings
 
 
 @dataclass(frozen=True)
@@ -187,6 +178,9 @@ class Recipe:
         for section, key, default in LATER_DEFAULTS:
             if data[section][key] == default:
                 del data[section][key]
+        for cls in data["classes"]:              # only classes of sources with options of their own
+            if not cls["options"]:
+                del cls["options"]
         return json.dumps(_jsonable(data), sort_keys=True, separators=(",", ":"),
                           ensure_ascii=False, allow_nan=False)
 
@@ -194,10 +188,26 @@ class Recipe:
         """sha256 hex of the canonical JSON of everything but ``path``."""
         return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
 
+    def select(self, names: Sequence[str] | None = None) -> tuple[ClassSpec, ...]:
+        """The classes named (all for None), in the recipe's order; ValueError naming any it lacks."""
+        if names is None:
+            return self.classes
+        known = [c.name for c in self.classes]
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} not in {self.path} (it has {', '.join(known)})")
+        return tuple(c for c in self.classes if c.name in names)
 
-LATER_DEFAULTS = (("source", "watertight", "auto"), ("source", "min_thickness", None))
+    def sample_count(self, names: Sequence[str] | None = None) -> int:
+        """How many samples the recipe plans for the classes named (all for None)."""
+        return sum(c.train + sum(c.test.values()) for c in self.select(names))
+
+
+LATER_DEFAULTS = tuple((section, key, DEFAULTS[section][key])
+                       for section, key in (("source", "watertight"), ("source", "min_thickness")))
 """(section, key, default) of keys added after recipes were published: at their default they
-are not hashed, so adding them kept every earlier recipe's digest (and manifest) valid."""
+are not hashed, so adding them kept every earlier recipe's digest (and manifest) valid. (So is
+a ClassSpec's ``options``, which only sources registered later fill in.)"""
 
 
 def _jsonable(value: Any) -> Any:
@@ -215,200 +225,28 @@ def _jsonable(value: Any) -> Any:
 
 def load_recipe(path: str | Path) -> Recipe:
     """Read, parse and validate the recipe file at ``path``; raise :class:`RecipeError`."""
-    text = _read_text(path)
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.MarkedYAMLError as err:
-        raise RecipeError(path, ROOT_KEY, *_describe_yaml_error(err, text)) from None
-    except (yaml.YAMLError, ValueError, RecursionError) as err:
-        raise RecipeError(path, ROOT_KEY, None, f"valid YAML ({err})") from None
-    return recipe_from_mapping(data, path)
-
-
-def _describe_yaml_error(err: yaml.MarkedYAMLError, text: str) -> tuple[str | None, str]:
-    """(the offending line, 'valid YAML (line L, column C: problem, context at ...)')."""
-    def at(mark) -> str:
-        return f"line {mark.line + 1}, column {mark.column + 1}"
-
-    mark = err.problem_mark or err.context_mark
-    lines = text.splitlines()
-    line = lines[mark.line] if mark is not None and mark.line < len(lines) else None
-    detail = err.problem or ""
-    if err.context:
-        context_mark = err.context_mark
-        elsewhere = context_mark is not None and at(context_mark) != at(mark)
-        context_at = f" at {at(context_mark)}" if elsewhere else ""
-        detail = f"{detail}, {err.context}{context_at}" if detail else err.context
-    return line, f"valid YAML ({at(mark) + ': ' if mark is not None else ''}{detail})"
-
-
-def _read_text(path: str | Path) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        problem = "no such file"
-    except IsADirectoryError:
-        problem = "it is a directory"
-    except PermissionError:
-        problem = "permission denied"
-    except UnicodeDecodeError as err:
-        problem = f"not UTF-8 text, byte {err.start}"
-    except OSError as err:
-        problem = err.strerror or str(err)
-    raise RecipeError(path, ROOT_KEY, str(path), f"a readable recipe file ({problem})")
-
-
-class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-    """SafeLoader (libyaml's when available) that rejects duplicate keys in a mapping instead of
-    keeping the last one."""
-
-
-def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
-    seen = set()
-    for key_node, _ in node.value:
-        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
-            continue
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark,
-                f"found duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-                                 _construct_unique_mapping)
+    return recipe_from_mapping(load_yaml(path, ROOT_KEY), path)
 
 
 # --------------------------------------------------------------------------------------------
 # Validation: small checkers that either return the clean value or raise RecipeError
 
-NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
-NAME_TEXT = "a name of letters, digits, '_', '.', '-'"
-SOURCE_KINDS = ("procedural", "shapenet", "folder")
 COMPRESSIONS = ("gzip", "lzf", "none")
 MAX_THICKNESS = 0.3
 TOP_KEYS = ("name", "version", "seed", "source", "points", "anomalies", "splits", "classes", "output")
 ANOMALY_SETTINGS = ("per_sample", "anomalous_fraction", "max_attempts")
-CLASS_KEYS = {"procedural": ("kind", "variant"), "folder": ("mesh",), "shapenet": ("synset", "model")}
-DEFAULT_TEST = {"normal": 15, "bulge": 7, "concavity": 7}
 MAX_COUNT = 1_000_000   # samples per class and (split, kind): a typo of a few zeros fails here,
                         # not hours later on a full disk
-
-
-def _join(parent: str, key: object) -> str:
-    return f"{parent}.{key}" if parent else str(key)
-
-
-def _fmt(x: float, integer: bool = False) -> str:
-    return str(int(x)) if integer and float(x).is_integer() else repr(x)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _is_path(value: object) -> bool:
-    return isinstance(value, (str, os.PathLike)) and bool(os.fspath(value))
-
-
-def is_name(value: object) -> bool:
-    """The rule for every name that becomes part of a path: recipe, class and sample names alike."""
-    return isinstance(value, str) and bool(NAME_RE.fullmatch(value)) and value not in (".", "..")
-
-
-class _Checker:
-    """Type and range checks that name the recipe file and key path on failure."""
-
-    def __init__(self, file: str):
-        self.file = file
-
-    def fail(self, key: str, value: object, expected: str) -> NoReturn:
-        raise RecipeError(self.file, key, value, expected)
-
-    def mapping(self, key: str, value: object, allowed: Sequence[str],
-                misplaced: Callable[[str], str | None] = lambda k: None) -> dict:
-        """A mapping with keys from ``allowed`` (None -> {}). Null values are dropped, so that a
-        null value reads as an absent key. ``misplaced(k)`` may explain a rejected key."""
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            self.fail(key, value, f"a mapping with keys among {', '.join(allowed)}")
-        for k, v in value.items():
-            if k not in allowed:
-                self.fail(_join(key, k), k, misplaced(k) or _one_of(k, allowed))
-        return {k: v for k, v in value.items() if v is not None}
-
-    def required(self, key: str, data: dict, name: str, expected: str) -> object:
-        if name not in data:
-            self.fail(_join(key, name), None, f"{expected} (required)")
-        return data[name]
-
-    def integer(self, key: str, value: object, low: int, high: int | None = None,
-                expected: str | None = None) -> int:
-        if expected is None:
-            expected = (f"an integer in [{low}, {high}]" if high is not None
-                        else "a non-negative integer" if low == 0 else f"an integer >= {low}")
-        if not _is_int(value) or value < low or (high is not None and value > high):
-            self.fail(key, value, expected)
-        return int(value)
-
-    def number(self, key: str, value: object, low: float, high: float, low_open: bool = False) -> float:
-        ok = _is_number(value) and (low < value if low_open else low <= value) and value <= high
-        if not ok:
-            self.fail(key, value, f"a number in {'(' if low_open else '['}{low!r}, {high!r}]")
-        return float(value)
-
-    def range(self, key: str, value: object, low: float, high: float, *, integer: bool,
-              scalar: bool = True, low_open: bool = False, strict: bool = False) -> tuple:
-        """A number x (meaning [x, x]) or a [low, high] pair within bounds -> (low, high)."""
-        unit = "integers" if integer else "numbers"
-        head = f"{'an integer' if integer else 'a number'} or [low, high] {unit}" if scalar else f"[low, high] {unit}"
-        expected = (f"{head} with {_fmt(low, integer)} {'<' if low_open else '<='} low "
-                    f"{'<' if strict else '<='} high <= {_fmt(high, integer)}")
-        pair = (value, value) if scalar and not isinstance(value, (list, tuple)) else value
-        is_type = _is_int if integer else _is_number
-        ok = (isinstance(pair, (list, tuple)) and len(pair) == 2 and all(is_type(x) for x in pair)
-              and (low < pair[0] if low_open else low <= pair[0])
-              and (pair[0] < pair[1] if strict else pair[0] <= pair[1]) and pair[1] <= high)
-        if not ok:
-            self.fail(key, value, expected)
-        return (int(pair[0]), int(pair[1])) if integer else (float(pair[0]), float(pair[1]))
-
-    def choice(self, key: str, value: object, choices: Sequence[str]) -> str:
-        if not isinstance(value, str) or value not in choices:
-            self.fail(key, value, _one_of(value, choices))
-        return value
-
-    def boolean(self, key: str, value: object) -> bool:
-        if not isinstance(value, bool):
-            self.fail(key, value, "true or false")
-        return value
-
-    def name(self, key: str, value: object) -> str:
-        if not is_name(value):
-            self.fail(key, value, NAME_TEXT)
-        return value
-
-
-def _one_of(given: object, allowed: Sequence[str]) -> str:
-    text = f"one of {', '.join(allowed)}"
-    close = difflib.get_close_matches(str(given), list(allowed), n=1)
-    return f"{text} (did you mean {close[0]!r}?)" if close else text
 
 
 def recipe_from_mapping(data: Mapping, path: str | Path = "<memory>") -> Recipe:
     """Validate an already parsed recipe. ``source.root`` is resolved against ``path``'s folder
     (the working directory for the default ``"<memory>"``)."""
     from anomalygen.ops import OPERATORS
+    from anomalygen.shapes import SOURCES
 
     ops = dict(OPERATORS)                       # a snapshot, in the declared ORDER
-    check = _Checker(str(path))
+    check = Checker(str(path))
     if not isinstance(data, Mapping):
         check.fail(ROOT_KEY, data, f"a mapping with keys among {', '.join(TOP_KEYS)}")
     doc = check.mapping("", data, TOP_KEYS)
@@ -416,43 +254,45 @@ def recipe_from_mapping(data: Mapping, path: str | Path = "<memory>") -> Recipe:
     version = check.integer("version", check.required("", doc, "version", "an integer >= 1"), 1)
     seed = check.integer("seed", check.required("", doc, "seed", "an integer in [0, 2**63)"),
                          0, 2**63 - 1, expected="an integer in [0, 2**63)")
-    source = _source(check, doc.get("source"), Path(path).parent)
+    source = _source(check, doc.get("source"), Path(path).parent, dict(SOURCES))
     points = _points(check, doc.get("points"))
     anomalies = _anomalies(check, doc.get("anomalies"), ops)
     train, test = _splits(check, doc.get("splits"), ops)
     if doc.get("classes") is None:
         check.fail("classes", None, "a non-empty mapping of class names (required)")
-    classes = _classes(check, doc["classes"], source, ops, train, test)
+    classes = _classes(check, doc["classes"], source, dict(SOURCES), ops, train, test)
     output = _output(check, doc.get("output"), name)
     return Recipe(Path(path), name, version, seed, source, points, anomalies, classes, output)
 
 
-def _source(check: _Checker, data: object, base: Path) -> SourceSpec:
-    d = check.mapping("source", data, ("kind", "root", "remesh_edge", "watertight", "min_thickness"))
-    kind = check.choice("source.kind", d.get("kind", "procedural"), SOURCE_KINDS)
-    remesh_edge = check.number("source.remesh_edge", d.get("remesh_edge", 0.025), 0.002, 0.2)
-    modes, thinnest = _watertight_api()
-    watertight = check.choice("source.watertight", d.get("watertight", "auto"), modes)
-    min_thickness = d.get("min_thickness")
-    low, high = max(thinnest, remesh_edge), MAX_THICKNESS
-    if min_thickness is not None and not (_is_number(min_thickness) and low <= min_thickness <= high):
+def _source(check: Checker, data: object, base: Path, sources: dict) -> SourceSpec:
+    default = DEFAULTS["source"]
+    d = check.mapping("source", data, tuple(default))
+    kind = check.choice("source.kind", d.get("kind", default["kind"]), tuple(sources))
+    remesh_edge = check.number("source.remesh_edge", d.get("remesh_edge", default["remesh_edge"]), 0.002, 0.2)
+    from anomalygen.shapes.watertight import MIN_THICKNESS, MODES
+
+    watertight = check.choice("source.watertight", d.get("watertight", default["watertight"]), MODES)
+    min_thickness = d.get("min_thickness", default["min_thickness"])
+    low, high = max(MIN_THICKNESS, remesh_edge), MAX_THICKNESS
+    if min_thickness is not None and not (is_number(min_thickness) and low <= min_thickness <= high):
         check.fail("source.min_thickness", min_thickness,
                    f"a number in [{low!r}, {high!r}] (at least source.remesh_edge), or null for 2 x remesh_edge")
     min_thickness = None if min_thickness is None else float(min_thickness)
     settings = (remesh_edge, watertight, min_thickness)
-    root = d.get("root")
-    if kind == "procedural":
+    root = d.get("root", default["root"])
+    if not sources[kind].needs_root:
         if root is not None:
-            check.fail("source.root", root, "no root (null) with source.kind procedural")
+            check.fail("source.root", root, f"no root (null) with source.kind {kind}")
         return SourceSpec(kind, None, *settings)
     if root is None:
         check.fail("source.root", None, f"a folder (required with source.kind {kind})")
-    if not _is_path(root):
+    if not is_path(root):
         check.fail("source.root", root, "a folder path")
-    resolved = _resolve(base, root)
-    found = _kind_of(resolved)
+    resolved = resolve_path(base, root)
+    found = path_kind(resolved)
     if found != "dir":
-        check.fail("source.root", root, f"an existing directory ({resolved} {_PROBLEM[found]})")
+        check.fail("source.root", root, f"an existing directory ({resolved} {PATH_PROBLEM[found]})")
     try:
         next(resolved.iterdir(), None)
     except OSError as err:
@@ -460,70 +300,53 @@ def _source(check: _Checker, data: object, base: Path) -> SourceSpec:
     return SourceSpec(kind, resolved, *settings)
 
 
-_PROBLEM = {"missing": "does not exist", "file": "is not a directory", "dir": "is not a file",
-            "other": "is neither a file nor a directory"}
-
-
-def _resolve(base: Path, text: str | os.PathLike) -> Path:
-    """``text`` (a path, '~' expanded) resolved against ``base``, absolute; never raises."""
-    try:
-        return (base / Path(text).expanduser()).resolve()
-    except (OSError, ValueError, RuntimeError):
-        return Path(os.path.abspath(base / text))
-
-
-def _kind_of(path: Path) -> str:
-    """'dir', 'file', 'other' or 'missing' (also for paths the OS cannot look at)."""
-    try:
-        return "dir" if path.is_dir() else "file" if path.is_file() else "other" if path.exists() else "missing"
-    except (OSError, ValueError):
-        return "missing"
-
-
-def _points(check: _Checker, data: object) -> PointsSpec:
-    d = check.mapping("points", data, ("count", "label_threshold"))
-    count = check.range("points.count", d.get("count", [8192, 30000]), 64, 2_000_000, integer=True)
-    threshold = check.number("points.label_threshold", d.get("label_threshold", 0.004), 0, 0.1,
+def _points(check: Checker, data: object) -> PointsSpec:
+    default = DEFAULTS["points"]
+    d = check.mapping("points", data, tuple(default))
+    count = check.range("points.count", d.get("count", default["count"]), 64, 2_000_000, integer=True)
+    threshold = check.number("points.label_threshold", d.get("label_threshold", default["label_threshold"]), 0, 0.1,
                              low_open=True)
     return PointsSpec(count, threshold)
 
 
-def _anomalies(check: _Checker, data: object, ops: dict) -> AnomalySpec:
+def _anomalies(check: Checker, data: object, ops: dict) -> AnomalySpec:
+    default = DEFAULTS["anomalies"]
     d = check.mapping("anomalies", data, ANOMALY_SETTINGS + tuple(ops))
-    per_sample = check.range("anomalies.per_sample", d.get("per_sample", 1), 1, 5, integer=True)
-    fraction = check.range("anomalies.anomalous_fraction", d.get("anomalous_fraction", [0.01, 0.07]),
+    per_sample = check.range("anomalies.per_sample", d.get("per_sample", default["per_sample"]), 1, 5, integer=True)
+    fraction = check.range("anomalies.anomalous_fraction", d.get("anomalous_fraction", default["anomalous_fraction"]),
                            0, 0.5, integer=False, scalar=False, low_open=True, strict=True)
-    max_attempts = check.integer("anomalies.max_attempts", d.get("max_attempts", 12), 1, 100)
+    max_attempts = check.integer("anomalies.max_attempts", d.get("max_attempts", default["max_attempts"]), 1, 100)
     ranges = {name: _operator_ranges(check, f"anomalies.{name}", d.get(name), op)
               for name, op in ops.items()}
     return AnomalySpec(ranges, per_sample, fraction, max_attempts)
 
 
-def _operator_ranges(check: _Checker, key: str, data: object, op) -> dict[str, tuple[float, float]]:
+def _operator_ranges(check: Checker, key: str, data: object, op) -> dict[str, tuple[float, float]]:
     d = check.mapping(key, data, tuple(p.name for p in op.params))
     ranges = {}
     for p in op.params:
         if p.name in d:
-            low, high = check.range(_join(key, p.name), d[p.name], *p.bounds, integer=p.integer)
+            low, high = check.range(join_key(key, p.name), d[p.name], *p.bounds, integer=p.integer)
         else:
             low, high = p.default
         ranges[p.name] = (float(low), float(high))
     return ranges
 
 
-def _splits(check: _Checker, data: object, ops: dict) -> tuple[int, dict[str, int]]:
-    d = check.mapping("splits", data, ("train", "test"))
-    train = check.integer("splits.train", d.get("train", 4), 0, MAX_COUNT)
+def _splits(check: Checker, data: object, ops: dict) -> tuple[int, dict[str, int]]:
+    default = DEFAULTS["splits"]
+    d = check.mapping("splits", data, tuple(default))
+    train = check.integer("splits.train", d.get("train", default["train"]), 0, MAX_COUNT)
     if "test" in d:
         test = _test_counts(check, "splits.test", d["test"], ops)
     else:
-        test = {k: n for k, n in DEFAULT_TEST.items() if k == "normal" or k in ops}
+        test = {k: n for k, n in default["test"].items() if k == "normal" or k in ops}
     return train, test
 
 
-def _test_counts(check: _Checker, key: str, data: object, ops: dict) -> dict[str, int]:
+def _test_counts(check: Checker, key: str, data: object, ops: dict) -> dict[str, int]:
     d = check.mapping(key, data, ("normal",) + tuple(ops))
-    return {k: check.integer(_join(key, k), n, 0, MAX_COUNT) for k, n in d.items()}
+    return {k: check.integer(join_key(key, k), n, 0, MAX_COUNT) for k, n in d.items()}
 
 
 def _ordered_test(counts: dict[str, int], ops: dict) -> dict[str, int]:
@@ -531,157 +354,79 @@ def _ordered_test(counts: dict[str, int], ops: dict) -> dict[str, int]:
     return {k: counts[k] for k in ("normal", *ops) if counts.get(k)}
 
 
-def _classes(check: _Checker, data: object, source: SourceSpec, ops: dict,
+def _classes(check: Checker, data: object, source: SourceSpec, sources: dict, ops: dict,
              train: int, test: dict[str, int]) -> tuple[ClassSpec, ...]:
     if not isinstance(data, Mapping) or not data:
         check.fail("classes", data, "a non-empty mapping of class names (each to null or settings)")
-    hook = {"procedural": _procedural_api, "shapenet": _synset_id_fn}.get(source.kind, lambda: None)()
     specs = []
     for name, value in data.items():
-        key = _join("classes", name)
+        key = join_key("classes", name)
         check.name(key, name)
-        specs.append(_class(check, key, name, value, source, ops, train, test, hook))
+        specs.append(_class(check, key, name, value, source, sources, ops, train, test))
     return tuple(specs)
 
 
-def _class(check: _Checker, key: str, name: str, value: object, source: SourceSpec,
-           ops: dict, train: int, test: dict[str, int], hook: Any) -> ClassSpec:
-    """One class; ``hook`` is (parse_class_name, kinds) for procedural, synset_id for shapenet."""
-    own = CLASS_KEYS[source.kind]
+CLASS_FIELDS = frozenset(f.name for f in dataclasses.fields(ClassSpec)) - {"name", "train", "test"}
+"""The ClassSpec fields a source's ``check_class`` may fill in."""
+
+
+def _class(check: Checker, key: str, name: str, value: object, source: SourceSpec, sources: dict,
+           ops: dict, train: int, test: dict[str, int]) -> ClassSpec:
+    """One class: train and test counts here, the rest by the registered source of source.kind."""
+    own = sources[source.kind].class_keys
 
     def misplaced(k: str) -> str | None:
-        if any(k in keys for keys in CLASS_KEYS.values()):
+        if any(k in other.class_keys for other in sources.values()):
             return (f"no {k!r} key with source.kind {source.kind} "
                     f"(a class here takes {', '.join(('train', 'test') + own)})")
         return None
 
     d = check.mapping(key, value, ("train", "test") + own, misplaced)
-    train = check.integer(_join(key, "train"), d["train"], 0, MAX_COUNT) if "train" in d else train
-    test = {**test, **_test_counts(check, _join(key, "test"), d.get("test"), ops)}
-    spec = ClassSpec(name, train, _ordered_test(test, ops))
-    if source.kind == "procedural":
-        return _procedural_class(check, key, name, d, spec, *hook)
-    if source.kind == "folder":
-        return dataclasses.replace(spec, mesh=_folder_mesh(check, key, name, d, source.root))
-    return _shapenet_class(check, key, d, spec, source.root, hook)
+    train = check.integer(join_key(key, "train"), d["train"], 0, MAX_COUNT) if "train" in d else train
+    test = {**test, **_test_counts(check, join_key(key, "test"), d.get("test"), ops)}
+    fields = sources[source.kind].check_class(check, key, name, {k: v for k, v in d.items() if k in own}, source.root)
+    wrong = set(fields) - CLASS_FIELDS
+    if wrong:
+        raise TypeError(f"source {source.kind!r}: check_class returned {sorted(wrong)}, not fields of ClassSpec "
+                        f"({', '.join(sorted(CLASS_FIELDS))})")
+    return ClassSpec(name, train, _ordered_test(test, ops), **fields)
 
 
-def _procedural_class(check: _Checker, key: str, name: str, d: dict, spec: ClassSpec,
-                      parse: Callable[[str], tuple[str, int]], kinds: Sequence[str]) -> ClassSpec:
-    expected_kind = f"one of {', '.join(kinds)}"
-    if "kind" in d and d["kind"] not in kinds:
-        check.fail(_join(key, "kind"), d["kind"], _one_of(d["kind"], kinds))
-    if "variant" in d:
-        check.integer(_join(key, "variant"), d["variant"], 0)
-    try:
-        parsed = parse(name)
-    except ValueError:
-        if "kind" not in d:
-            check.fail(key, name, f"a class name <kind><variant> with kind {expected_kind}, "
-                                  "or a 'kind' key")
-        parsed = (d["kind"], 0)
-    kind, variant = d.get("kind", parsed[0]), d.get("variant", parsed[1])
-    if "kind" in d or "variant" in d:
-        try:
-            parse(f"{kind}{variant}")
-        except ValueError as err:
-            blame = "variant" if "variant" in d else "kind"
-            check.fail(_join(key, blame), d[blame], f"a known procedural kind and variant ({err})")
-    return dataclasses.replace(spec, kind=kind, variant=int(variant))
-
-
-def _folder_mesh(check: _Checker, key: str, name: str, d: dict, root: Path) -> Path:
-    if "mesh" not in d:
-        found = sorted(p.name for p in root.iterdir()
-                       if p.stem == name and p.suffix.lower() in _mesh_suffixes() and _kind_of(p) == "file")
-        if len(found) != 1:
-            check.fail(key, name, f"a 'mesh' key, or exactly one mesh file {name}.<ext> in {root} "
-                                  f"(found {', '.join(found) or 'none'})")
-        return _readable_file(check, key, found[0], root)
-    mesh = d["mesh"]
-    if not _is_path(mesh):
-        check.fail(_join(key, "mesh"), mesh, "a mesh file path relative to source.root")
-    path = _resolve(root, mesh)
-    if not path.is_relative_to(root):  # resolved, so neither '..' nor a symlink leads out
-        check.fail(_join(key, "mesh"), mesh, f"a mesh file inside source.root {root} (it resolves to {path})")
-    path = _readable_file(check, _join(key, "mesh"), mesh, root)
-    if path.suffix.lower() not in _mesh_suffixes():
-        check.fail(_join(key, "mesh"), mesh, f"a mesh file ending in one of {', '.join(_mesh_suffixes())}")
-    return path
-
-
-def _readable_file(check: _Checker, key: str, relative: str | os.PathLike, root: Path) -> Path:
-    path = _resolve(root, relative)
-    found = _kind_of(path)
-    if found != "file":
-        check.fail(key, relative, f"an existing mesh file ({path} {_PROBLEM[found]})")
-    if not os.access(path, os.R_OK):
-        check.fail(key, relative, f"a readable mesh file ({path} is not readable)")
-    return path
-
-
-def _shapenet_class(check: _Checker, key: str, d: dict, spec: ClassSpec, root: Path,
-                    synset_id_of: Callable[[str], str]) -> ClassSpec:
-    synset_key, model_key = _join(key, "synset"), _join(key, "model")
-    synset = check.required(key, d, "synset", "a ShapeNet synset name or 8-digit id")
-    if not isinstance(synset, str):
-        check.fail(synset_key, synset, "a ShapeNet synset name or 8-digit id, as a string "
-                                       "(quote ids: YAML reads 03001627 as a number)")
-    try:
-        synset_id = synset_id_of(synset)
-    except ValueError as err:
-        check.fail(synset_key, synset, f"a ShapeNet synset name or 8-digit id ({err})")
-    model = check.required(key, d, "model", "a ShapeNet model id")
-    if not is_name(model):
-        check.fail(model_key, model, "a ShapeNet model id, as a string (quote it if YAML reads "
-                                     "it as a number)")
-    folder = root / synset_id / model
-    if "file" not in (_kind_of(folder / "models" / "model_normalized.obj"), _kind_of(folder / "model.obj")):
-        check.fail(model_key, model, f"a model folder {folder} holding models/model_normalized.obj "
-                                     "(ShapeNetCore v2) or model.obj (v1)")
-    return dataclasses.replace(spec, synset=synset_id, model=model)
-
-
-def _output(check: _Checker, data: object, name: str) -> OutputSpec:
-    d = check.mapping("output", data, ("dir", "shard_size", "compression", "keep_meshes"))
-    out_dir = d.get("dir", f"out/{name}")
-    if not _is_path(out_dir):
+def _output(check: Checker, data: object, name: str) -> OutputSpec:
+    default = DEFAULTS["output"]
+    d = check.mapping("output", data, tuple(default))
+    out_dir = d.get("dir", default["dir"].replace("<name>", name))
+    if not is_path(out_dir):
         check.fail("output.dir", out_dir, "a folder path")
     return OutputSpec(
         dir=Path(out_dir),
-        shard_size=check.integer("output.shard_size", d.get("shard_size", 32), 1, 100_000),
-        compression=check.choice("output.compression", d.get("compression", "gzip"), COMPRESSIONS),
-        keep_meshes=check.boolean("output.keep_meshes", d.get("keep_meshes", False)),
+        shard_size=check.integer("output.shard_size", d.get("shard_size", default["shard_size"]), 1, 100_000),
+        compression=check.choice("output.compression", d.get("compression", default["compression"]), COMPRESSIONS),
+        keep_meshes=check.boolean("output.keep_meshes", d.get("keep_meshes", default["keep_meshes"])),
     )
 
 
 # --------------------------------------------------------------------------------------------
-# Hooks into the shape sources, imported lazily (the shape modules import heavier things)
+# The reference in the module docstring shows DEFAULTS
 
-def _procedural_api() -> tuple[Callable[[str], tuple[str, int]], tuple[str, ...]]:
-    """(parse_class_name, known kinds) of the built-in procedural library."""
-    from anomalygen.shapes.procedural import KINDS, parse_class_name
-
-    return parse_class_name, tuple(KINDS)
-
-
-
-
-def _watertight_api() -> tuple[tuple[str, ...], float]:
-    """(source.watertight modes, smallest min_thickness) of anomalygen.shapes.watertight."""
-    from anomalygen.shapes.watertight import MIN_THICKNESS, MODES
-
-    return MODES, MIN_THICKNESS
+def _yaml_value(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_yaml_value, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_yaml_value(v)}" for k, v in value.items()) + "}"
+    return str(value)
 
 
-def _mesh_suffixes() -> tuple[str, ...]:
-    from anomalygen.shapes.load import MESH_SUFFIXES
+def _show_defaults(doc: str) -> str:
+    """``key: {section.key}  # comment`` -> ``key: <default>`` with the comment at column 36."""
+    def show(match: re.Match) -> str:
+        head = f"{match[1]}{_yaml_value(DEFAULTS[match[2]][match[3]])}"
+        return f"{head:<35} {match[4]}" if match[4] else head
 
-    return MESH_SUFFIXES
+    return re.sub(r"^( *\w+: )\{(\w+)\.(\w+)\} *(#.*)?$", show, doc, flags=re.M)
 
 
-def _synset_id_fn() -> Callable[[str], str]:
-    """anomalygen.shapes.shapenet.synset_id (imported here: shapes imports this module)."""
-    from anomalygen.shapes.shapenet import synset_id
-
-    return synset_id
+if __doc__:                                     # None under python -OO
+    __doc__ = _show_defaults(__doc__)

@@ -130,3 +130,40 @@ def test_a_bad_config_value_exits_2_naming_the_key(imported, tmp_path, command):
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1] == "error: imrnet config: width: got -3, expected an integer in [8, 2048]"
     assert not (tmp_path / "r" / "runs").exists()          # refused before any work
+
+
+def test_benchmark_on_worker_processes_equals_serial(imported, tmp_path):
+    """The classes run as jobs of anomalygen.execute.Execution, as synthesis does: the tables do not
+    depend on where they ran (and --jobs still works, as the old name of --workers)."""
+    data, _ = imported
+    outputs = {}
+    for name, options in (("serial", []), ("workers", ["--workers", "2"]), ("jobs", ["--jobs", "2"])):
+        out = tmp_path / name
+        result = CliRunner().invoke(main, ["benchmark", "--data", str(data), "--out", str(out),
+                                           "--methods", "btf-raw,btf-fpfh", "--quiet", *options])
+        assert result.exit_code == 0, result.output
+        report = json.loads((out / "benchmark.json").read_text())
+        assert report["execution"]["workers"] == (1 if name == "serial" else 2)
+        metrics = [(u["method"], u["class"], u["metrics"]) for u in report["units"]]
+        outputs[name] = metrics, report["mean"], {m: (out / "tables" / f"{m}.csv").read_text() for m in METRICS}
+    assert outputs["workers"] == outputs["serial"] == outputs["jobs"]
+
+
+def test_benchmark_execution_options_exclude_each_other(imported, tmp_path):
+    data, _ = imported
+    result = CliRunner().invoke(main, ["benchmark", "--data", str(data), "--out", str(tmp_path / "r"),
+                                       "--methods", "btf-raw", "--workers", "2", "--dask-local", "2"])
+    assert result.exit_code == 2 and "--workers and --dask-local exclude each other" in result.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_methods_come_from_the_detector_registry(imported, tmp_path):
+    from anomalygen.detect.registry import registered_methods
+
+    assert registered_methods() == METHODS                 # the default --methods, in this order
+    help_text = CliRunner().invoke(main, ["benchmark", "--help"]).output
+    assert all(m in help_text for m in METHODS)
+    data, _ = imported
+    result = CliRunner().invoke(main, ["train-detector", "--data", str(data), "--out", str(tmp_path / "r"),
+                                       "--method", "nope"])
+    assert result.exit_code == 2 and "'nope' is not one of 'imrnet', 'btf-raw'" in result.output

@@ -395,11 +395,11 @@ def test_folder_error_messages(tree, mutate, message):
 
 
 def test_folder_mesh_must_be_readable(tree, monkeypatch):
-    import anomalygen.recipe as recipe_module
+    import os
 
     bunny = (tree / "meshes" / "bunny.obj").resolve()
-    real_access = recipe_module.os.access
-    monkeypatch.setattr(recipe_module.os, "access", lambda p, mode: Path(p) != bunny and real_access(p, mode))
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != bunny and real_access(p, mode))
     path = tree / "recipes" / "r.yaml"
     assert error_of(folder_doc(), path) == (
         f"{path}: classes.mybunny.mesh: got 'bunny.obj', expected a readable mesh file ({bunny} is not readable)")

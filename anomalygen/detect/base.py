@@ -33,6 +33,7 @@ __all__ = [
     "register",
     "registered",
     "read_checkpoint",
+    "read_config",
     "config_from_dict",
     "CHECKPOINT_VERSION",
 ]
@@ -56,10 +57,14 @@ class Detector(ABC):
 
     Subclasses set ``name`` and ``config_class`` (a dataclass), implement :meth:`fit`,
     :meth:`score`, :meth:`state_dict` and :meth:`load_state_dict`, and are registered with
-    :func:`register`.
+    :func:`register`. ``label`` is the name tables show (default: ``name``); ``encoder_from``
+    names the method whose trained model of the same class can serve as this one's ``encoder``
+    config (a benchmark then trains that method first and hands its model on).
     """
 
     name: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    encoder_from: ClassVar[str | None] = None
     config_class: ClassVar[type] = object
 
     def __init__(self, config: Any = None):
@@ -150,5 +155,16 @@ def register(cls: type[Detector]) -> type[Detector]:
 
 
 def registered() -> dict[str, type[Detector]]:
-    """The methods registered so far: name -> class (a copy)."""
+    """The methods registered so far, in the order registered: name -> class (a copy)."""
     return dict(_REGISTRY)
+
+
+def read_config(path: str | Path) -> dict | None:
+    """A YAML file of config overrides for one method (``steps: 200``, ...): a dict, or None
+    for an empty file. Raises ValueError for anything else."""
+    import yaml
+
+    values = yaml.safe_load(Path(path).read_text())
+    if values is not None and not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a mapping of config keys to values")
+    return values

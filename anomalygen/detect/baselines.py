@@ -223,6 +223,7 @@ class BTFRaw(_PointBankDetector):
     """BTF (Raw): kNN distance in the space of raw centred local patches."""
 
     name = "btf-raw"
+    label = "BTF (Raw)"
 
     def features(self, points: np.ndarray) -> np.ndarray:
         return centred_patches(points, self.config.raw_k)
@@ -233,6 +234,7 @@ class BTFFPFH(_PointBankDetector):
     """BTF (FPFH): kNN distance in FPFH space."""
 
     name = "btf-fpfh"
+    label = "BTF (FPFH)"
 
     def features(self, points: np.ndarray) -> np.ndarray:
         return fpfh(points, self.config.voxel)
@@ -249,6 +251,7 @@ class PatchCoreFPFH(_PointBankDetector):
     """PatchCore on FPFH patch features: aggregated FPFH, 10% greedy coreset, reweighted max."""
 
     name = "patchcore-fpfh"
+    label = "PatchCore (FPFH)"
     config_class = PatchCoreFPFHConfig
 
     def features(self, points: np.ndarray) -> np.ndarray:
@@ -271,6 +274,8 @@ class PatchCoreIMRNet(_BankDetector):
     """PatchCore whose memory bank holds the IMRNet encoder's patch tokens (all patches visible)."""
 
     name = "patchcore-imrnet"
+    label = "PatchCore (IMRNet)"
+    encoder_from = "imrnet"
     config_class = PatchCoreIMRNetConfig
 
     def __init__(self, config=None):

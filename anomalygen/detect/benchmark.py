@@ -2,7 +2,7 @@
 
 ::
 
-    report = run_benchmark("data/", "report/", methods=["imrnet", "btf-fpfh"], jobs=2)
+    report = run_benchmark("data/", "report/", methods=["imrnet", "btf-fpfh"], execution=Execution(2))
 
 A **report folder**::
 
@@ -15,10 +15,14 @@ A **report folder**::
     means.png                 bar chart of every method's class means per metric
     benchmark.json            what was run on what, per-unit timings, the means
 
-Units run class by class (a class's methods one after the other, so ``patchcore-imrnet`` can
-take its encoder from the same class's ``imrnet`` model instead of training another); classes
-are spread over ``jobs`` processes. Every unit is seeded, so the tables do not depend on
-``jobs`` or on the order units finish in.
+Units run class by class (a class's methods one after the other, so that a method with an
+``encoder_from``, e.g. ``patchcore-imrnet``, takes its encoder from the same class's model of
+that method instead of training another); the classes are jobs of an
+:class:`~anomalygen.execute.Execution` (in this process, on local processes or on a Dask
+cluster, as synthesis runs). Every unit is seeded, so the tables do not depend on where the
+units ran or on the order they finish in. Methods and their table labels come from the
+detector registry (:mod:`anomalygen.detect.base`). Progress is reported through a callback;
+nothing here prints.
 """
 
 from __future__ import annotations
@@ -29,22 +33,42 @@ import json
 import math
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from itertools import repeat
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
-from anomalygen.detect.base import config_from_dict
-from anomalygen.detect.registry import available_methods, detector_class
+from anomalygen.detect.base import config_from_dict, read_config
+from anomalygen.detect.registry import available_methods, detector_class, registered_methods
 from anomalygen.detect.evaluate import EVALUATION_JSON, METRICS, evaluate_run, jsonable
 from anomalygen.detect.train import RUN_FILE, score_run, train_detector
+from anomalygen.execute import Execution
 from anomalygen.shards import open_dataset
 
-__all__ = ["run_benchmark", "DEFAULT_METHODS", "write_tables", "BENCHMARK_JSON"]
+__all__ = ["run_benchmark", "read_configs", "format_means", "describe_unit", "label", "write_tables", "BENCHMARK_JSON"]
 
-DEFAULT_METHODS = ("imrnet", "btf-raw", "btf-fpfh", "patchcore-fpfh", "patchcore-imrnet")
 BENCHMARK_JSON = "benchmark.json"
-LABELS = {"imrnet": "IMRNet", "btf-raw": "BTF (Raw)", "btf-fpfh": "BTF (FPFH)", "patchcore-fpfh": "PatchCore (FPFH)",
-          "patchcore-imrnet": "PatchCore (IMRNet)"}
+
+
+def label(method: str) -> str:
+    """The method's name in tables: its detector's ``label`` (``BTF (FPFH)``), else its name."""
+    try:
+        return detector_class(method).label or method
+    except KeyError:
+        return method
+
+
+def read_configs(items: Iterable[str]) -> dict[str, dict]:
+    """``METHOD=FILE`` items (FILE: a YAML mapping of config overrides) -> method -> overrides."""
+    configs = {}
+    for item in items:
+        method, sep, file = item.partition("=")
+        if not sep or not Path(file).is_file():
+            raise ValueError(f"--config {item}: expected METHOD=FILE with an existing YAML file")
+        values = read_config(file)
+        if values is None:
+            raise ValueError(f"{file}: expected a mapping of config keys to values")
+        configs[method.strip()] = values
+    return configs
 
 
 def _unit_dir(out_dir: Path, method: str, class_name: str) -> Path:
@@ -53,9 +77,10 @@ def _unit_dir(out_dir: Path, method: str, class_name: str) -> Path:
 
 def _unit_config(out_dir: Path, method: str, class_name: str, methods: Sequence[str], configs: dict) -> dict:
     config = dict(configs.get(method) or {})
-    if method == "patchcore-imrnet" and "imrnet" in methods and "encoder" not in config:
-        imrnet_run = _unit_dir(out_dir, "imrnet", class_name)
-        config["encoder"] = str(imrnet_run / json.loads((imrnet_run / RUN_FILE).read_text())["models"][class_name])
+    provider = detector_class(method).encoder_from
+    if provider in methods and "encoder" not in config:
+        provider_run = _unit_dir(out_dir, provider, class_name)
+        config["encoder"] = str(provider_run / json.loads((provider_run / RUN_FILE).read_text())["models"][class_name])
     return config
 
 
@@ -103,16 +128,19 @@ def _mean(values: Sequence[float]) -> float:
     return sum(finite) / len(finite) if finite else float("nan")
 
 
-def run_benchmark(data_dir: str | Path, out_dir: str | Path, methods: Sequence[str] = DEFAULT_METHODS,
-                  classes: Sequence[str] | None = None, jobs: int = 1, configs: dict[str, dict] | None = None,
-                  seed: int = 0, progress: Callable[[dict], None] | None = None) -> dict:
+def run_benchmark(data_dir: str | Path, out_dir: str | Path, methods: Sequence[str] | None = None,
+                  classes: Sequence[str] | None = None, execution: Execution = Execution(),
+                  configs: dict[str, dict] | None = None, seed: int = 0,
+                  progress: Callable[[dict], None] | None = None) -> dict:
     """Run every (method, class) unit not done yet, then write the tables; returns benchmark.json's content.
 
+    methods: default every registered method, in the registry's order.
+    execution: where the classes' jobs run; the results are the same on any.
     progress: called with ``{"event": "unit", "done", "total", **unit summary}`` as units finish.
-
     configs: per-method config overrides, e.g. ``{"imrnet": {"steps": 200}}``.
     """
     data_dir, out_dir = Path(data_dir), Path(out_dir)
+    methods = registered_methods() if methods is None else list(methods)
     known = available_methods()
     unknown = [m for m in methods if m not in known]
     if unknown:
@@ -123,8 +151,9 @@ def run_benchmark(data_dir: str | Path, out_dir: str | Path, methods: Sequence[s
     for method, values in configs.items():      # a bad value fails now, naming its key, before any unit runs
         if method in methods:
             config_from_dict(detector_class(method).config_class, values)
-    # imrnet before patchcore-imrnet, which takes its encoder; otherwise the order given
-    methods = sorted(dict.fromkeys(methods), key=lambda m: (m == "patchcore-imrnet", list(methods).index(m)))
+    # a method that takes its encoder from another (patchcore-imrnet from imrnet) after the others;
+    # otherwise the order given
+    methods = sorted(dict.fromkeys(methods), key=lambda m: (detector_class(m).encoder_from is not None, methods.index(m)))
     available = open_dataset(data_dir, split="train").class_names
     names = list(classes) if classes else available
     missing = sorted(set(names) - set(available))
@@ -135,20 +164,15 @@ def run_benchmark(data_dir: str | Path, out_dir: str | Path, methods: Sequence[s
     started = time.perf_counter()
     units: list[dict] = []
 
-    def collect(results: list[dict]) -> None:
-        for unit in results:
-            units.append(unit)
-            if progress:
-                progress({"event": "unit", "done": len(units), "total": len(names) * len(methods), **unit})
-
-    args = [(data_dir, out_dir, name, methods, configs, seed) for name in names]
-    if jobs <= 1:
-        for a in args:
-            collect(_run_class(*a))
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for future in as_completed([pool.submit(_run_class, *a) for a in args]):
-                collect(future.result())
+    # detectors run torch, whose thread pools a forked child of a process that has used them can
+    # deadlock in: pool workers start as fresh interpreters (Dask's start so anyway)
+    with dataclasses.replace(execution, start_method=execution.start_method or "spawn").start() as map_jobs:
+        for results in map_jobs(_run_class, repeat(data_dir), repeat(out_dir), names,
+                                repeat(methods), repeat(configs), repeat(seed)):
+            for unit in results:
+                units.append(unit)
+                if progress:
+                    progress({"event": "unit", "done": len(units), "total": len(names) * len(methods), **unit})
 
     table = {m: {c: {} for c in names} for m in methods}
     for unit in units:
@@ -156,7 +180,7 @@ def run_benchmark(data_dir: str | Path, out_dir: str | Path, methods: Sequence[s
     means = {m: {metric: _mean([table[m][c][metric] for c in names]) for metric in METRICS} for m in methods}
     report = {
         "data_dir": str(data_dir.resolve()), "methods": list(methods), "classes": names, "seed": seed,
-        "configs": configs, "jobs": jobs, "wall_seconds": time.perf_counter() - started,
+        "configs": configs, "execution": dataclasses.asdict(execution), "wall_seconds": time.perf_counter() - started,
         "units": sorted(units, key=lambda u: (methods.index(u["method"]), names.index(u["class"]))),
         "mean": means,
     }
@@ -176,7 +200,7 @@ def write_tables(out_dir: Path, methods: Sequence[str], classes: Sequence[str], 
     sections = []
     for metric in METRICS:
         header = ["Method", *classes, "Mean"]
-        rows = [[LABELS.get(m, m), *(_cell(table[m][c].get(metric, math.nan)) for c in classes), _cell(means[m][metric])]
+        rows = [[label(m), *(_cell(table[m][c].get(metric, math.nan)) for c in classes), _cell(means[m][metric])]
                 for m in methods]
         markdown = "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
                               *("| " + " | ".join(r) + " |" for r in rows)])
@@ -189,7 +213,7 @@ def write_tables(out_dir: Path, methods: Sequence[str], classes: Sequence[str], 
                 writer.writerow([m, *("" if math.isnan(v) else repr(v) for v in values)])
         sections.append(f"## {metric}\n\n{markdown}\n")
     summary = ["| Method | " + " | ".join(METRICS) + " |", "|" + "---|" * (len(METRICS) + 1),
-               *(f"| {LABELS.get(m, m)} | " + " | ".join(_cell(means[m][k]) for k in METRICS) + " |" for m in methods)]
+               *(f"| {label(m)} | " + " | ".join(_cell(means[m][k]) for k in METRICS) + " |" for m in methods)]
     (out_dir / "report.md").write_text("# Benchmark\n\nMeans over the classes:\n\n" + "\n".join(summary) + "\n\n"
                                        + "\n".join(sections))
     _bar_chart(out_dir / "means.png", methods, means)
@@ -207,7 +231,7 @@ def _bar_chart(path: Path, methods: Sequence[str], means: dict) -> None:
     x = np.arange(len(METRICS))
     for i, m in enumerate(methods):
         values = [means[m][k] for k in METRICS]
-        ax.bar(x + (i - (len(methods) - 1) / 2) * width, np.nan_to_num(values), width, label=LABELS.get(m, m))
+        ax.bar(x + (i - (len(methods) - 1) / 2) * width, np.nan_to_num(values), width, label=label(m))
     ax.set_xticks(x, METRICS)
     ax.set_ylim(0, 1)
     ax.set_ylabel("mean over classes")
@@ -216,3 +240,21 @@ def _bar_chart(path: Path, methods: Sequence[str], means: dict) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def format_means(report: dict) -> str:
+    """benchmark.json's means as a plain-text table: one row per method, one column per metric."""
+    width = max(len(label(m)) for m in report["methods"])
+    lines = [f"{'method':{width}s}  " + "  ".join(f"{m:>7s}" for m in METRICS)]
+    for m in report["methods"]:
+        cells = ("      -" if v is None else f"{v:7.3f}" for v in (report["mean"][m][k] for k in METRICS))
+        lines.append(f"{label(m):{width}s}  " + "  ".join(cells))
+    return "\n".join(lines)
+
+
+def describe_unit(event: dict) -> str:
+    """One line for a progress event of :func:`run_benchmark` (a finished (method, class) unit)."""
+    scores = "  ".join(f"{m} {'-' if event['metrics'][m] is None else format(event['metrics'][m], '.3f')}"
+                       for m in ("I-AUROC", "P-AUROC"))
+    how = "done before" if event["resumed"] else f"{event['seconds']:.0f} s"
+    return f"[{event['done']}/{event['total']}] {event['method']} {event['class']}: {scores} ({how})"

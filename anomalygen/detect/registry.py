@@ -12,18 +12,25 @@ from typing import Any
 
 from anomalygen.detect.base import Detector, registered
 
-__all__ = ["available_methods", "detector_class", "create_detector", "load_detector"]
+__all__ = ["available_methods", "registered_methods", "detector_class", "create_detector", "load_detector"]
 
 
 def _import_builtin() -> None:
-    # importing the modules registers their classes
-    from anomalygen.detect import baselines, imrnet  # noqa: F401
+    # importing the modules registers their classes: IMRNet first, then the baselines (the table order)
+    from anomalygen.detect import imrnet  # noqa: F401, I001
+    from anomalygen.detect import baselines  # noqa: F401
 
 
 def available_methods() -> list[str]:
     """The names of every registered method, built-in ones included, sorted."""
     _import_builtin()
     return sorted(registered())
+
+
+def registered_methods() -> list[str]:
+    """Every method, in the order registered: IMRNet, then the baselines (and any registered later)."""
+    _import_builtin()
+    return list(registered())
 
 
 def detector_class(name: str) -> type[Detector]:

@@ -283,3 +283,26 @@ def read_scores(path: str | Path, classes: Sequence[str] | None = None) -> Itera
             continue
         yield SampleScores(sample_id, names[i], kinds[i], float(objects[i]), int(object_labels[i]),
                            points[i], labels[i], float(seconds[i]))
+
+
+def sample_point_scores(path: str | Path, sample_id: str) -> np.ndarray:
+    """The point scores of one sample in a scores.h5; ValueError if it holds none for it."""
+    for sample in read_scores(path):
+        if sample.sample_id == sample_id:
+            return sample.point_scores
+    raise ValueError(f"{path}: no scores for {sample_id!r}")
+
+
+def describe_training(event: dict) -> str:
+    """One line for a progress event of :func:`train_detector`."""
+    if event["event"] == "start":
+        return f"{event['model']}: {event['clouds']} training clouds"
+    if event["event"] == "trained":
+        return f"{event['model']}: trained in {event['seconds']:.1f} s"
+    return "  " + "  ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                            for k, v in event.items() if k not in ("event", "model"))
+
+
+def describe_scoring(event: dict) -> str:
+    """One line for a progress event of :func:`score_run` (a scored sample)."""
+    return f"  {event['sample']}: {event['score']:.3f} ({event['seconds']:.1f} s)"

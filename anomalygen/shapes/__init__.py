@@ -1,29 +1,22 @@
-"""Where meshes come from: the built-in procedural library, ShapeNet folders, any mesh folder."""
+"""Where meshes come from: one registered :class:`~anomalygen.shapes.source.Source` per recipe
+``source.kind``. Importing this package registers the built-in ones: the procedural library,
+ShapeNetCore folders and any folder of mesh files (in that order)."""
 
 from __future__ import annotations
 
 import trimesh
 
-from anomalygen.recipe import ClassSpec, SourceSpec
+from anomalygen.shapes import procedural, shapenet, folder  # noqa: F401, I001  (they register, in this order)
+from anomalygen.shapes.source import SOURCES, Source, register, source_of
+
+__all__ = ["SOURCES", "Source", "register", "source_mesh", "source_of"]
 
 
-def source_mesh(source: SourceSpec, cls: ClassSpec) -> trimesh.Trimesh:
-    """The raw (unprepared) mesh of one recipe class.
+def source_mesh(source, cls) -> trimesh.Trimesh:
+    """The raw (unprepared) mesh of one recipe class (``source``: the recipe's SourceSpec,
+    ``cls``: its ClassSpec), made by the registered source of ``source.kind``.
 
     Raises :class:`anomalygen.shapes.load.MeshLoadError` (or ValueError/FileNotFoundError for
     a class that does not resolve) with a readable reason.
     """
-    if source.kind == "procedural":
-        from anomalygen.shapes import procedural
-
-        kind, variant = (cls.kind, cls.variant) if cls.kind is not None else procedural.parse_class_name(cls.name)
-        return procedural.build(kind, variant if variant is not None else 0)
-    from anomalygen.shapes.load import load_mesh
-
-    if source.kind == "folder":
-        return load_mesh(source.root / cls.mesh)
-    if source.kind == "shapenet":
-        from anomalygen.shapes.shapenet import model_path
-
-        return load_mesh(model_path(source.root, cls.synset, cls.model))
-    raise ValueError(f"unknown source kind {source.kind!r}")
+    return source_of(source.kind).mesh(source.root, cls)

@@ -15,7 +15,11 @@ import difflib
 import os
 from pathlib import Path, PurePosixPath
 
-from anomalygen.shapes.load import MESH_SUFFIXES
+import trimesh
+
+from anomalygen.checks import PATH_PROBLEM, is_path, join_key, path_kind, resolve_path
+from anomalygen.shapes.load import MESH_SUFFIXES, load_mesh
+from anomalygen.shapes.source import Source, register
 
 
 def mesh_files(root: str | os.PathLike) -> dict[str, Path]:
@@ -88,3 +92,44 @@ def resolve_mesh(root: str | os.PathLike, relpath: str | os.PathLike) -> Path:
     close = difflib.get_close_matches(rel.as_posix(), list(mesh_files(root)), n=5, cutoff=0.6)
     hint = f"; close names: {', '.join(close)}" if close else ""
     raise FileNotFoundError(f"no mesh {rel.as_posix()!r} in {root}{hint}")
+
+
+# --------------------------------------------------------------------------------------------
+# The recipe's "folder" source: a class is one mesh file inside source.root
+
+def _check_class(check, key: str, name: str, entry: dict, root: Path) -> dict:
+    """The class's mesh file, absolute: its 'mesh' key, else the one file <root>/<name>.<ext>."""
+    if "mesh" not in entry:
+        found = sorted(p.name for p in root.iterdir()
+                       if p.stem == name and p.suffix.lower() in MESH_SUFFIXES and path_kind(p) == "file")
+        if len(found) != 1:
+            check.fail(key, name, f"a 'mesh' key, or exactly one mesh file {name}.<ext> in {root} "
+                                  f"(found {', '.join(found) or 'none'})")
+        return {"mesh": _readable_file(check, key, found[0], root)}
+    mesh, mesh_key = entry["mesh"], join_key(key, "mesh")
+    if not is_path(mesh):
+        check.fail(mesh_key, mesh, "a mesh file path relative to source.root")
+    path = resolve_path(root, mesh)
+    if not path.is_relative_to(root):  # resolved, so neither '..' nor a symlink leads out
+        check.fail(mesh_key, mesh, f"a mesh file inside source.root {root} (it resolves to {path})")
+    path = _readable_file(check, mesh_key, mesh, root)
+    if path.suffix.lower() not in MESH_SUFFIXES:
+        check.fail(mesh_key, mesh, f"a mesh file ending in one of {', '.join(MESH_SUFFIXES)}")
+    return {"mesh": path}
+
+
+def _readable_file(check, key: str, relative: str | os.PathLike, root: Path) -> Path:
+    path = resolve_path(root, relative)
+    found = path_kind(path)
+    if found != "file":
+        check.fail(key, relative, f"an existing mesh file ({path} {PATH_PROBLEM[found]})")
+    if not os.access(path, os.R_OK):
+        check.fail(key, relative, f"a readable mesh file ({path} is not readable)")
+    return path
+
+
+def _class_mesh(root: Path, cls) -> trimesh.Trimesh:
+    return load_mesh(root / cls.mesh)
+
+
+SOURCE = register(Source("folder", ("mesh",), _check_class, _class_mesh))

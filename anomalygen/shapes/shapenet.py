@@ -17,6 +17,12 @@ import os
 import re
 from pathlib import Path
 
+import trimesh
+
+from anomalygen.checks import is_name, join_key
+from anomalygen.shapes.load import load_mesh
+from anomalygen.shapes.source import Source, register
+
 SYNSETS: dict[str, str] = {
     "airplane": "02691156",
     "ashcan": "02747177",
@@ -90,8 +96,10 @@ ALIASES: dict[str, str] = {
 }
 
 _IDS = {synset: name for name, synset in SYNSETS.items()}
-_V2 = ("models", "model_normalized.obj")
-_V1 = ("model.obj",)
+
+LAYOUTS: dict[str, tuple[str, ...]] = {"v2": ("models", "model_normalized.obj"), "v1": ("model.obj",)}
+"""The one statement of the layout rule: a model folder's mesh file per ShapeNetCore release,
+in the order they are looked for (v2 first)."""
 
 
 def synset_id(name_or_id: str) -> str:
@@ -127,14 +135,23 @@ def model_path(root: str | os.PathLike, synset: str, model: str) -> Path:
     model = str(model).strip()
     if not model or "/" in model or "\\" in model or model in {".", ".."}:
         raise ValueError(f"{model!r} is not a ShapeNet model id")
-    tried = [base.joinpath(model, *_V2), base.joinpath(model, *_V1)]
-    for path in tried:
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
-        f"ShapeNet model {model} of synset {base.name} not found: tried {tried[0]} (v2) "
-        f"and {tried[1]} (v1)"
-    )
+    found = model_file(base / model)
+    if found is not None:
+        return found
+    tried = " and ".join(f"{base.joinpath(model, *parts)} ({layout})" for layout, parts in LAYOUTS.items())
+    raise FileNotFoundError(f"ShapeNet model {model} of synset {base.name} not found: tried {tried}")
+
+
+def model_file(folder: Path) -> Path | None:
+    """The mesh file of the model folder ``folder`` by :data:`LAYOUTS` (v2 before v1), or None."""
+    for parts in LAYOUTS.values():
+        path = folder.joinpath(*parts)
+        try:
+            if path.is_file():
+                return path
+        except (OSError, ValueError):      # a name the OS cannot look at has no mesh file
+            pass
+    return None
 
 
 def list_models(root: str | os.PathLike, synset: str) -> list[str]:
@@ -148,8 +165,7 @@ def list_models(root: str | os.PathLike, synset: str) -> list[str]:
     return sorted(
         entry.name
         for entry in base.iterdir()
-        if entry.is_dir()
-        and (entry.joinpath(*_V2).is_file() or entry.joinpath(*_V1).is_file())
+        if entry.is_dir() and model_file(entry) is not None
     )
 
 
@@ -158,3 +174,35 @@ def _synset_folder(root: str | os.PathLike, synset: str) -> Path:
     if not root.is_dir():
         raise FileNotFoundError(f"ShapeNet root {root} does not exist or is not a folder")
     return root / synset_id(synset)
+
+
+# --------------------------------------------------------------------------------------------
+# The recipe's "shapenet" source: a class names a synset and a model under source.root
+
+def _check_class(check, key: str, name: str, entry: dict, root: Path) -> dict:
+    """The class's synset as its 8-digit id, and its model, whose folder must hold a mesh file."""
+    synset_key, model_key = join_key(key, "synset"), join_key(key, "model")
+    synset = check.required(key, entry, "synset", "a ShapeNet synset name or 8-digit id")
+    if not isinstance(synset, str):
+        check.fail(synset_key, synset, "a ShapeNet synset name or 8-digit id, as a string "
+                                       "(quote ids: YAML reads 03001627 as a number)")
+    try:
+        synset = synset_id(synset)
+    except ValueError as err:
+        check.fail(synset_key, synset, f"a ShapeNet synset name or 8-digit id ({err})")
+    model = check.required(key, entry, "model", "a ShapeNet model id")
+    if not is_name(model):
+        check.fail(model_key, model, "a ShapeNet model id, as a string (quote it if YAML reads it as a number)")
+    folder = root / synset / model
+    if model_file(folder) is None:
+        layouts = " or ".join(f"{'/'.join(parts)} ({'ShapeNetCore ' if i == 0 else ''}{layout})"
+                              for i, (layout, parts) in enumerate(LAYOUTS.items()))
+        check.fail(model_key, model, f"a model folder {folder} holding {layouts}")
+    return {"synset": synset, "model": model}
+
+
+def _class_mesh(root: Path, cls) -> trimesh.Trimesh:
+    return load_mesh(model_path(root, cls.synset, cls.model))
+
+
+SOURCE = register(Source("shapenet", ("synset", "model"), _check_class, _class_mesh))

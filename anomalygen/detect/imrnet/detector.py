@@ -74,6 +74,7 @@ class IMRNet(Detector):
     """IMRNet detector (see the module docstring). ``fit`` on normal clouds, ``score`` any cloud."""
 
     name = "imrnet"
+    label = "IMRNet"
     config_class = IMRNetConfig
 
     def __init__(self, config: IMRNetConfig | dict | None = None):

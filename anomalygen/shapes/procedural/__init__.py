@@ -20,6 +20,9 @@ from typing import Mapping
 
 import trimesh
 
+from anomalygen.checks import join_key, one_of
+from anomalygen.shapes.source import Source, register
+
 from . import blades, boxes, caps, furniture, headsets, microphone, revolved, screens, taps
 from ._geometry import to_trimesh
 from ._registry import Kind
@@ -71,3 +74,37 @@ def build(kind: str, variant: int) -> trimesh.Trimesh:
 
 
 __all__ = ["KINDS", "REGISTRY", "build", "parse_class_name"]
+
+
+# --------------------------------------------------------------------------------------------
+# The recipe's "procedural" source: a class is <kind><variant>, or names its kind (and variant)
+
+def _check_class(check, key: str, name: str, entry: dict, root: None) -> dict:
+    """The class's kind and variant: from ``entry``'s 'kind' and 'variant' keys, else from its name."""
+    if "kind" in entry and entry["kind"] not in KINDS:
+        check.fail(join_key(key, "kind"), entry["kind"], one_of(entry["kind"], KINDS))
+    if "variant" in entry:
+        check.integer(join_key(key, "variant"), entry["variant"], 0)
+    try:
+        parsed = parse_class_name(name)
+    except ValueError:
+        if "kind" not in entry:
+            check.fail(key, name, f"a class name <kind><variant> with kind one of {', '.join(KINDS)}, "
+                                  "or a 'kind' key")
+        parsed = (entry["kind"], 0)
+    kind, variant = entry.get("kind", parsed[0]), entry.get("variant", parsed[1])
+    if "kind" in entry or "variant" in entry:
+        try:
+            parse_class_name(f"{kind}{variant}")
+        except ValueError as err:
+            blame = "variant" if "variant" in entry else "kind"
+            check.fail(join_key(key, blame), entry[blame], f"a known procedural kind and variant ({err})")
+    return {"kind": kind, "variant": int(variant)}
+
+
+def _class_mesh(root: None, cls) -> trimesh.Trimesh:
+    kind, variant = (cls.kind, cls.variant) if cls.kind is not None else parse_class_name(cls.name)
+    return build(kind, variant if variant is not None else 0)
+
+
+SOURCE = register(Source("procedural", ("kind", "variant"), _check_class, _class_mesh, needs_root=False))
