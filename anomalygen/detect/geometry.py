@@ -14,7 +14,7 @@ from scipy.spatial import cKDTree
 
 from anomalygen.detect.pointops import knn
 
-__all__ = ["normalise", "rotation", "random_pose", "nearest", "spread_to_points"]
+__all__ = ["normalise", "rotation", "random_pose", "augment", "nearest", "spread_to_points"]
 
 
 def normalise(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -46,6 +46,19 @@ def random_pose(rng: np.random.Generator, up_axis: int, up_deg: float, tilt_deg:
         if np.linalg.norm(horizontal) > 1e-9:
             r = rotation(horizontal, math.radians(rng.uniform(-tilt_deg, tilt_deg))) @ r
     return r
+
+
+def augment(points: np.ndarray, rng: np.random.Generator, c) -> np.ndarray:
+    """A random pose, scale and shift of a cloud (M, 3), plus clipped point jitter -> (M, 3) float32.
+
+    ``c`` carries the ranges (an IMRNet config): ``up_axis``, ``rot_up_deg``, ``rot_tilt_deg``,
+    ``scale_jitter``, ``shift_jitter``, ``jitter_sigma``, ``jitter_clip``.
+    """
+    out = points @ random_pose(rng, c.up_axis, c.rot_up_deg, c.rot_tilt_deg).T
+    out = out * rng.uniform(1 - c.scale_jitter, 1 + c.scale_jitter) + rng.uniform(-c.shift_jitter, c.shift_jitter, 3)
+    if c.jitter_sigma > 0:
+        out = out + np.clip(rng.normal(0.0, c.jitter_sigma, out.shape), -c.jitter_clip, c.jitter_clip)
+    return out.astype(np.float32)
 
 
 def nearest(query: torch.Tensor, ref: torch.Tensor, k: int = 1) -> tuple[torch.Tensor, torch.Tensor]:

@@ -35,7 +35,7 @@ from scipy.spatial import cKDTree
 from torch import nn
 
 from anomalygen.detect.base import Detector, register
-from anomalygen.detect.geometry import nearest, normalise, random_pose, spread_to_points
+from anomalygen.detect.geometry import augment, nearest, normalise, spread_to_points
 from anomalygen.detect.gps import gps_indices, local_pca
 from anomalygen.detect.imrnet.anomaly_map import backward_distances, drift, forward_offsets
 from anomalygen.detect.imrnet.config import IMRNetConfig
@@ -152,15 +152,6 @@ class IMRNet(Detector):
             pools.append([pts[subsets[p, idx[p]]] for p in range(copies)])
         return pools
 
-    def _augment(self, pts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """A random pose, scale and shift of one down-sampled cloud (M, 3), plus clipped point jitter."""
-        c = self.config
-        out = pts @ random_pose(rng, c.up_axis, c.rot_up_deg, c.rot_tilt_deg).T
-        out = out * rng.uniform(1 - c.scale_jitter, 1 + c.scale_jitter) + rng.uniform(-c.shift_jitter, c.shift_jitter, 3)
-        if c.jitter_sigma > 0:
-            out = out + np.clip(rng.normal(0.0, c.jitter_sigma, out.shape), -c.jitter_clip, c.jitter_clip)
-        return out.astype(np.float32)
-
     def _loss(self, xyz: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Masked-reconstruction Chamfer-L2 of a batch of down-sampled clouds (B, M, 3), queries moved by ``query_noise``."""
         c = self.config
@@ -201,7 +192,7 @@ class IMRNet(Detector):
 
             prepared = [self._prepare(cloud) for cloud in clouds]
             pools = self._pool(prepared, c.pool_size, rng)
-            val_clouds = [self._augment(p, val_rng) for pool in self._pool(prepared, c.val_copies, val_rng) for p in pool]
+            val_clouds = [augment(p, val_rng, c) for pool in self._pool(prepared, c.val_copies, val_rng) for p in pool]
             t_prep = time.perf_counter() - t0
 
             opt = torch.optim.AdamW(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
@@ -223,7 +214,7 @@ class IMRNet(Detector):
                     if not order:                   # cycle through the clouds in shuffled order
                         order = list(rng.permutation(len(clouds)))
                     i = order.pop()
-                    batch.append(self._augment(pools[i][rng.integers(len(pools[i]))], rng))
+                    batch.append(augment(pools[i][rng.integers(len(pools[i]))], rng, c))
                 loss = self._loss(torch.from_numpy(np.stack(batch)).to(self.device), generator)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
