@@ -1,0 +1,3 @@
+from anomalygen.cli import main
+
+main()
