@@ -10,6 +10,17 @@ from anomalygen.cli.app import (_detector_methods, _fail, _names, _Registered, _
                                 execution_options, main)
 
 
+def _training_options(command):
+    """--device, --seed and --quiet, shared by train-detector and pretrain."""
+    for option in reversed([
+        click.option("--device", default="cpu", show_default=True, help="torch device: cpu, or cuda when available."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of weights, augmentation and sampling."),
+        click.option("--quiet", is_flag=True, help="No progress bar."),
+    ]):
+        command = option(command)
+    return command
+
+
 @main.command("train-detector")
 @click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
               help="A generated (or imported) folder; only its normal training samples are used.")
@@ -19,14 +30,12 @@ from anomalygen.cli.app import (_detector_methods, _fail, _names, _Registered, _
 @click.option("--method", type=_Registered(_detector_methods), default="imrnet", show_default=True,
               help="Detector to train.")
 @click.option("--shared", is_flag=True, help="One model for all classes instead of one per class.")
-@click.option("--device", default="cpu", show_default=True, help="torch device: cpu, or cuda when available.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of weights, augmentation and sampling.")
+@_training_options
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML mapping of config overrides for the method (e.g. steps: 200, width: 96).")
 @click.option("--init", "init", type=click.Path(exists=True, path_type=Path),
               help="imrnet only: start from this pretrained checkpoint (or `anomalygen pretrain` folder) "
                    "and fine-tune it per class; sets the config key `init`.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_detector_command(data_dir, out_dir, classes, method, shared, device, seed, config_file, init, quiet) -> None:
     """Train a detector on the normal training samples of DATA (per class by default)."""
     from anomalygen.detect.base import read_config
@@ -54,9 +63,7 @@ def train_detector_command(data_dir, out_dir, classes, method, shared, device, s
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML mapping of IMRNet config overrides; defaults are IMRNet's with steps: 6000, pool_size: 4. "
                    "Fine-tuning must use the same architecture keys (width, depth, heads, ...).")
-@click.option("--device", default="cpu", show_default=True, help="torch device: cpu, or cuda when available.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of weights, augmentation and sampling.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_training_options
 def pretrain_command(data_dir, out_dir, classes, config_file, device, seed, quiet) -> None:
     """Pretrain one IMRNet on many shapes: the normal training samples of every class of DATA.
 
