@@ -17,9 +17,12 @@ Pipeline for one cloud (N, 3), lengths in RMS-radius units:
    context stays the input or becomes pass t's reconstruction (the paper's loop).
 6. **Scores** (:mod:`.anomaly_map`): point level = input -> reconstruction offsets (normal
    part) and reconstruction -> input distances (missing material), their max; feature level =
-   encoder feature distance between each input patch and its reconstruction; each level
-   z-scored with statistics of the training clouds, weighted and summed; object score = mean
-   of the top ``top_fraction`` of the point scores.
+   encoder feature distance between each input patch and its reconstruction. With
+   ``reference="training"`` (:mod:`.reference`) each level is measured against what the
+   training clouds give at the same place (the model's usual error there: its drift, backward
+   and feature values). Each level is z-scored with statistics of the training clouds (each
+   scored against the others' reference), weighted and summed; object score = mean of the top
+   ``top_fraction`` of the point scores.
 """
 
 from __future__ import annotations
