@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import trimesh
 
 from anomalygen.shapes import prepare
 from anomalygen.shapes.watertight import METHOD as WATERTIGHT_METHOD
+from anomalygen.storage.atomic import atomic_path
 
 
 def mesh_digest(mesh: trimesh.Trimesh) -> str:
@@ -88,23 +88,13 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, dict] | None:
 
 
 def _write_npz_atomic(path: Path, vertices: np.ndarray, faces: np.ndarray, report: dict) -> None:
-    """Write ``path`` so that readers see either no file or the whole file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(
-                stream,
-                vertices=np.ascontiguousarray(vertices, dtype=np.float64),
-                faces=np.ascontiguousarray(faces, dtype=np.int64),
-                report=np.array(json.dumps(report, sort_keys=True)),
-            )
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes 0600 files; a shared cache must be readable
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
+    """Write ``path`` so that readers see either no file or the whole file (synced to disk first)."""
+    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
+        np.savez(
+            stream,
+            vertices=np.ascontiguousarray(vertices, dtype=np.float64),
+            faces=np.ascontiguousarray(faces, dtype=np.int64),
+            report=np.array(json.dumps(report, sort_keys=True)),
+        )
+        stream.flush()
+        os.fsync(stream.fileno())
