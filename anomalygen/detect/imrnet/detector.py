@@ -255,12 +255,13 @@ class IMRNet(Detector):
 
     @torch.no_grad()
     def _calibrate(self, prepared: list[Prepared]) -> None:
-        """The drift reference (``reference="training"``), then mean and std of each raw level over
-        every point of the training clouds, scored as test clouds are.
+        """The normal reference (built whatever ``reference`` says, so that a fitted model can score
+        both ways), then mean and std of each raw level over every point of the training clouds,
+        scored as test clouds are.
 
         The statistics only put the two levels on one scale for the fusion. Each training cloud
-        is scored against the drift of the *other* training clouds (with one cloud: none), else
-        its own drift would cancel its point level and make the statistics far too narrow.
+        is scored against the reference of the *other* training clouds (with one cloud: none),
+        else its own values would cancel its levels and make the statistics far too narrow.
         """
         self.model.eval()
         self.reference = NormalReference([reference_part(self._maps, p, self.config.iterations,
