@@ -165,3 +165,18 @@ def test_a_patch_on_a_bump_is_rebuilt_on_the_normal_surface(denoiser):
     to_sphere = np.abs(np.linalg.norm(rebuilt + shift / scale, axis=1) - 1 / scale)
     to_bump = np.linalg.norm(rebuilt[:, None] - pts[inside][None], axis=2).min(1)
     assert to_sphere.mean() < to_bump.mean()
+
+
+def test_normal_reference_takes_off_the_models_usual_error(trained):
+    """On a fresh normal cloud the forward level measured from the training clouds' drift is smaller
+    than the raw one; the reference holds one part per training cloud and leaves one out on request."""
+    assert len(trained.reference.parts) == 4 and len(trained.reference.without(0).parts) == 3
+    cloud = sphere(seed=11)[0]
+    with_reference = trained.maps(cloud, [1])[1]["forward"].mean()
+    config = trained.config
+    try:
+        trained.config = dataclasses.replace(config, reference="none")
+        raw = trained.maps(cloud, [1])[1]["forward"].mean()
+    finally:
+        trained.config = config
+    assert with_reference < 0.8 * raw
