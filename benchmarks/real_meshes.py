@@ -36,7 +36,8 @@ from anomalygen.ops import OPERATORS  # noqa: E402
 from anomalygen.plan import SampleJob  # noqa: E402
 from anomalygen.recipe import recipe_from_mapping  # noqa: E402
 from anomalygen.shapes.load import load_mesh  # noqa: E402
-from anomalygen.shapes.prepare import PreparedMeshCache, prepare_mesh  # noqa: E402
+from anomalygen.shapes.cache import PreparedMeshCache  # noqa: E402
+from anomalygen.shapes.prepare import prepare_mesh  # noqa: E402
 from anomalygen.shapes.watertight import is_closed_manifold  # noqa: E402
 from benchmarks.corpus import HARD_MESHES, shared_meshes  # noqa: E402
 
