@@ -1,7 +1,7 @@
 """Real and hard meshes: how preparation makes them watertight, and how often each operator
 then succeeds. Run with ``make bench-real``.
 
-    python benchmarks/real_meshes.py [--samples 2] [--meshes a,b] [--compare]
+    python benchmarks/real_meshes.py [--samples 2] [--meshes a,b] [--operators a,b] [--compare]
                                      [--watertight auto|always|never] [--cache DIR]
 
 Corpus: every mesh of ``../shared/data/meshes`` plus the hard meshes of
@@ -36,7 +36,8 @@ from anomalygen.ops import OPERATORS  # noqa: E402
 from anomalygen.plan import SampleJob  # noqa: E402
 from anomalygen.recipe import recipe_from_mapping  # noqa: E402
 from anomalygen.shapes.load import load_mesh  # noqa: E402
-from anomalygen.shapes.prepare import PreparedMeshCache, prepare_mesh  # noqa: E402
+from anomalygen.shapes.cache import PreparedMeshCache  # noqa: E402
+from anomalygen.shapes.prepare import prepare_mesh  # noqa: E402
 from anomalygen.shapes.watertight import is_closed_manifold  # noqa: E402
 from benchmarks.corpus import HARD_MESHES, shared_meshes  # noqa: E402
 
@@ -107,8 +108,11 @@ def _hausdorff(prepared: trimesh.Trimesh, plain: trimesh.Trimesh) -> float:
     return max(_one_sided_distance(a, b)["max"], _one_sided_distance(b, a)["max"])
 
 
-def operator_rates(meshes: dict, samples: int, cache: PreparedMeshCache, watertight: str = "auto") -> bool:
-    """Per-operator success on the meshes prepared with ``watertight``; True when every rate is >= 95%."""
+def operator_rates(meshes: dict, samples: int, cache: PreparedMeshCache, watertight: str = "auto",
+                   operators: list[str] | None = None) -> bool:
+    """Per-operator success on the meshes prepared with ``watertight`` (``operators``: all if None);
+    True when every rate is >= 95%."""
+    operators = list(OPERATORS) if operators is None else operators
     recipe = recipe_from_mapping({"name": "bench", "version": 1, "seed": 1, "classes": {"vase0": None},
                                   "points": {"count": 8192}})
     made, failures = defaultdict(int), defaultdict(list)
@@ -118,10 +122,10 @@ def operator_rates(meshes: dict, samples: int, cache: PreparedMeshCache, waterti
                 raise ValueError(mesh)
             base = cache.get(mesh, EDGE, watertight)
         except Exception as error:
-            for operator in OPERATORS:
+            for operator in operators:
                 failures[operator] += [(name, f"preparation: {error}")] * samples
             continue
-        for operator in OPERATORS:
+        for operator in operators:
             for index in range(samples):
                 job = SampleJob(f"{name}/test/{operator}{index}", name, "test", operator, index,
                                 seed=1000 * index + sorted(OPERATORS).index(operator))
@@ -134,7 +138,7 @@ def operator_rates(meshes: dict, samples: int, cache: PreparedMeshCache, waterti
     tried = samples * len(meshes)
     ok = True
     print(f"\nper-operator success on {len(meshes)} meshes x {samples} samples:")
-    for operator in OPERATORS:
+    for operator in operators:
         rate = made[operator] / tried
         ok &= rate >= 0.95
         print(f"  {operator:10s} {made[operator]:4d}/{tried}  {rate:6.1%}")
@@ -147,6 +151,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=2, help="samples per mesh and operator")
     parser.add_argument("--meshes", help="comma-separated corpus names (default: all)")
+    parser.add_argument("--operators", help="comma-separated operators (default: all)")
     parser.add_argument("--compare", action="store_true", help="also print the method comparison")
     parser.add_argument("--watertight", default="auto", choices=("auto", "always", "never"),
                         help="how the meshes are prepared for the operators")
@@ -155,7 +160,10 @@ def main() -> int:
     meshes = corpus(set(args.meshes.split(",")) if args.meshes else None)
     if args.compare:
         compare(meshes)
-    return 0 if operator_rates(meshes, args.samples, PreparedMeshCache(args.cache), args.watertight) else 1
+    operators = args.operators.split(",") if args.operators else None
+    if operators and set(operators) - set(OPERATORS):
+        parser.error(f"unknown operators: {sorted(set(operators) - set(OPERATORS))}")
+    return 0 if operator_rates(meshes, args.samples, PreparedMeshCache(args.cache), args.watertight, operators) else 1
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ from anomalygen.geometry.canonical import GRID
 from anomalygen.ops import OPERATORS, OperatorNotApplicable
 from anomalygen.ops.base import area_scale
 from anomalygen.ops._curves import refine_faces
+from anomalygen.labels import anomaly_index
+from anomalygen.ops import _bending_extremity as extremity_module
 from anomalygen.ops import bending as bending_module
 from anomalygen.ops._bending_plate import PLATEAU
 from anomalygen.ops._bending_shared import vertex_areas as _vertex_areas
@@ -31,6 +33,7 @@ from anomalygen.ops._bending_tip import MAX_STRAIN, Part
 from anomalygen.ops._bending_tip import bend as _bend
 from anomalygen.ops._bending_tip import find_part as _find_part
 from anomalygen.ops.scratch import BAND
+from anomalygen.sample import sample_surface
 
 EDGE = 0.025
 THRESHOLD = 0.004  # the recipes' default label threshold
@@ -362,11 +365,98 @@ def test_bending_is_deterministic(cup):
     assert first.params == second.params
 
 
-def test_bending_a_sphere_is_not_applicable(sphere):
-    """A sphere has no protruding part: every tip is a cap no longer than it is wide."""
-    for seed in range(3):
-        with pytest.raises(OperatorNotApplicable, match="bending: no slender part.*stub"):
-            OPERATORS["bending"].apply(sphere, {"angle": 15.0, "part_fraction": 0.04}, np.random.default_rng(seed))
+@pytest.fixture(scope="module")
+def block() -> trimesh.Trimesh:
+    """A solid block 1.0 x 0.8 x 0.7: no part protrudes, no wall is thin."""
+    return _remesh(_unit_sphere(trimesh.creation.box(extents=(1.0, 0.8, 0.7))))
+
+
+def _self_intersecting_faces(mesh: trimesh.Trimesh) -> int:
+    meshset = pymeshlab.MeshSet()
+    meshset.add_mesh(pymeshlab.Mesh(mesh.vertices, mesh.faces))
+    meshset.compute_selection_by_self_intersections_per_face()
+    return int(meshset.current_mesh().selected_face_number())
+
+
+def _rotation(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """(3, 3) rotation that best maps the (N, 3) points ``before`` onto ``after`` (Kabsch)."""
+    u, _, vt = np.linalg.svd(before.T @ after)
+    d = np.sign(np.linalg.det(vt.T @ u.T))
+    return vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+
+
+@pytest.mark.parametrize("name", ["sphere", "block"])
+def test_bending_a_compact_solid_turns_an_extremity_by_the_angle(sphere, block, name):
+    """No slender part, no thin plate: the extremity mode turns the end of the object outward
+    about a hinge in its cutting plane; labels are exactly the moved points."""
+    mesh = {"sphere": sphere, "block": block}[name]
+    assert not _self_intersecting_faces(mesh)
+    result = _first_bend(mesh, {"angle": 20.0, "part_fraction": 0.04}, mode="extremity")
+    out, params = result.mesh, result.params
+    assert result.face_origin is None and not result.new_faces.any()
+    assert json.loads(json.dumps(params)) == params
+    np.testing.assert_array_equal(out.faces, mesh.faces)
+    assert out.is_watertight and out.is_winding_consistent and _components(out) == _components(mesh)
+    assert _self_intersecting_faces(out) == 0
+    u, axis, pivot = (np.asarray(params[k]) for k in ("direction", "axis", "pivot"))
+    x_before, x_after = (mesh.vertices - pivot) @ u, (out.vertices - pivot) @ u
+    moved = np.linalg.norm(result.displacement, axis=1) > 0
+    assert moved.any() and np.linalg.norm(result.displacement, axis=1).max() > 0.05
+    assert (x_before[moved] > 0).all()  # nothing on the fixed side of the cut moves
+    assert x_after[moved].mean() > x_before[moved].mean() + 0.01  # the part turns away from the cut
+    assert params["part_area_fraction"] == pytest.approx(0.04, rel=0.4)
+    # beyond the transition the part turned rigidly by the drawn angle about the hinge axis
+    rigid = moved & (x_before > params["transition"])
+    assert rigid.sum() >= 10
+    rotation = _rotation(mesh.vertices[rigid] - pivot, out.vertices[rigid] - pivot)
+    np.testing.assert_allclose(pivot + (mesh.vertices[rigid] - pivot) @ rotation.T, out.vertices[rigid], atol=2 * GRID)
+    turned = np.degrees(np.arccos(np.clip((np.trace(rotation) - 1.0) / 2.0, -1.0, 1.0)))
+    assert turned == pytest.approx(20.0, abs=0.05)
+    eigenvalues, eigenvectors = np.linalg.eig(rotation)
+    rotation_axis = np.real(eigenvectors[:, np.argmin(np.abs(eigenvalues - 1.0))])
+    assert abs(rotation_axis @ axis) > 0.9999
+    # labels: a sampled point is anomalous exactly where the bend moved it more than the threshold
+    surface = sample_surface(out, 20_000, np.random.default_rng(0))
+    index = anomaly_index(mesh, [result], surface.face_index, surface.barycentric, THRESHOLD)
+    pre_image = np.einsum("ij,ijk->ik", surface.barycentric, mesh.vertices[mesh.faces[surface.face_index]])
+    shift = np.linalg.norm(surface.points - pre_image, axis=1)
+    labelled = index > 0
+    assert 0.01 <= labelled.mean() <= 0.07
+    assert (shift[labelled] > THRESHOLD - 1e-6).all() and (shift[~labelled] < THRESHOLD + 1e-6).all()
+    assert moved[mesh.faces[surface.face_index[labelled]]].any(axis=1).all()  # on faces of the part
+
+
+def test_bending_gives_up_where_no_mode_bends(sphere, monkeypatch):
+    """Where no mode bends (here: the extremity mode may not stretch at all) the message gives
+    every mode's reasons."""
+    monkeypatch.setattr(extremity_module, "MAX_STRETCH", 0.0)
+    with pytest.raises(OperatorNotApplicable, match="bending: no slender part, thin plate or extremity.*"
+                                                     "tip: .*stub.*plate: .*extremity: .*too flat"):
+        OPERATORS["bending"].apply(sphere, {"angle": 15.0, "part_fraction": 0.04}, np.random.default_rng(0))
+
+
+def test_bending_reaches_the_extremity_mode_only_where_the_other_modes_fail(cup, bottle, monkeypatch):
+    """Every draw that the tip or plate mode bends is the same with or without the extremity mode."""
+    params, outcomes = {"angle": 20.0, "part_fraction": 0.05}, []
+    for mesh in (cup, bottle):
+        for seed in range(4):
+            with monkeypatch.context() as patched:
+                def refuse(*args):
+                    raise OperatorNotApplicable("no extremity mode")
+
+                patched.setattr(bending_module, "bend_extremity", refuse)
+                try:
+                    without = OPERATORS["bending"].apply(mesh, params, np.random.default_rng(seed))
+                except OperatorNotApplicable:
+                    without = None
+            result = OPERATORS["bending"].apply(mesh, params, np.random.default_rng(seed))
+            outcomes.append(result.params["mode"])
+            if without is None:
+                assert result.params["mode"] == "extremity"
+            else:
+                assert result.params == without.params
+                np.testing.assert_array_equal(result.mesh.vertices, without.mesh.vertices)
+    assert {"tip", "plate"} & set(outcomes)
 
 
 def test_bending_refuses_to_swing_a_part_into_its_neighbour():

@@ -22,8 +22,8 @@ that under MAX_STRAIN (no fold). A direction is skipped when its tip is no part:
 than ~its thickness (the cap of a sphere, the corner of a box), a piece too short or thick for
 the angle, a separate body, or a part whose bent tip would come near the rest of the object
 (clearance test against the unmoved vertices). Several directions are tried (principal axes,
-coordinate axes, a few random ones) before the operator gives up, so round or compact objects
-(a sphere, a cube, a torus) are not applicable.
+coordinate axes, a few random ones) before the mode gives up, so round or compact objects
+(a sphere, a cube, a torus) are left to the extremity mode.
 
 Plate mode. Seeds are drawn by area; a seed is on a thin wall where a ray into the object meets
 the wall's far side within MAX_PLATE_THICKNESS (the ray runs through material, so what it meets
@@ -40,12 +40,14 @@ on it and covers its whole width, so a band bends along its length. A seed is sk
 the patch would tear (the surface leaves the box through its top or bottom where the field is
 not zero: a support, a side panel, a rib), the wall is too thick for the patch, or the
 deflected plate would come near the rest of the object; a sphere or a solid block has no thin
-wall, so neither mode applies.
+wall, so neither mode applies and the extremity mode bends them.
 
 Default ranges: points near the cut barely move, so the anomalous fraction is 55-90% of the
 part's area fraction; ``part_fraction`` 0.025-0.06 gives about 1.5%-5% anomalous points, and
 10-25 degrees is a visible but plausible bend. In the plate mode the ramps' rims barely move:
 on the procedural shells, boards and bands the anomalous fraction is about 1.5%-5% as well.
+In the extremity mode the whole part turns away from the cut, so the anomalous fraction is
+close to the part's area fraction (about 2.5%-6%).
 """
 from __future__ import annotations
 
@@ -54,6 +56,7 @@ from typing import Mapping
 import numpy as np
 import trimesh
 
+from anomalygen.ops._bending_extremity import bend_extremity
 from anomalygen.ops._bending_plate import bend_plate
 from anomalygen.ops._bending_shared import vertex_areas
 from anomalygen.ops._bending_tip import bend_tip
@@ -71,7 +74,8 @@ PLATE_PROBABILITY = 0.35
 
 
 def bending(mesh: trimesh.Trimesh, params: Mapping[str, float], rng: np.random.Generator) -> EditResult:
-    """Bend a small protruding part or a patch of a thin plate; see the module docstring."""
+    """Bend a small protruding part, a patch of a thin plate or, failing both, an extremity of a
+    compact object; see the module docstring."""
     angle, fraction = float(params["angle"]), float(params["part_fraction"])
     vertices = np.asarray(mesh.vertices, dtype=np.float64)
     faces = np.asarray(mesh.faces)
@@ -81,15 +85,18 @@ def bending(mesh: trimesh.Trimesh, params: Mapping[str, float], rng: np.random.G
     total = float(vertex_area.sum())
     if not total > 0.0:
         raise MeshPreconditionFailed("bending: the mesh has no area")
-    modes = (bend_tip, bend_plate)
+    modes = [("tip", bend_tip), ("plate", bend_plate)]
     if rng.random() < PLATE_PROBABILITY:  # drawn first, so a seed always picks the same order
         modes = modes[::-1]
+    # the extremity mode comes last, only where neither a slender part nor a thin plate bends:
+    # every draw that one of those bends is what it was before the extremity mode existed
+    modes.append(("extremity", bend_extremity))
     failures = []
-    for mode in modes:
+    for name, mode in modes:
         try:
             displacement, where, area = mode(mesh, vertices, edges, edge, vertex_area, fraction * total, angle, rng)
         except OperatorNotApplicable as skip:
-            failures.append(f"{'tip' if mode is bend_tip else 'plate'}: {skip}")
+            failures.append(f"{name}: {skip}")
             continue
         params_out = {"angle": round(angle, 6), "part_fraction": round(fraction, 6)}
         params_out.update({k: v if isinstance(v, str) else np.round(v, 6).tolist() for k, v in where.items()})
@@ -101,8 +108,8 @@ def bending(mesh: trimesh.Trimesh, params: Mapping[str, float], rng: np.random.G
             params=params_out,
         )
     raise OperatorNotApplicable(
-        f"bending: no slender part or thin plate of {fraction:.1%} of the area bends {angle:.0f} degrees "
-        f"cleanly ({'; '.join(sorted(failures, reverse=True))})"
+        f"bending: no slender part, thin plate or extremity of {fraction:.1%} of the area bends {angle:.0f} "
+        f"degrees cleanly ({'; '.join(failures)})"
     )
 
 
