@@ -22,19 +22,17 @@ one that stretches least (a flat cap needs more than a corner), at most MAX_STRE
 surface stays connected and smooth, the topology is untouched, and the displacement field gives
 the labels (as in the other modes). A direction is skipped where the part is a separate body,
 a flat face, too flat to reach the angle within MAX_STRETCH, or would come near the rest of the
-object (:func:`anomalygen.ops._bending_shared.touches_rest`).
+object (:func:`anomalygen.ops._bending_shared.refuse_if_touching`).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 
 from anomalygen.geometry.frames import tangent_frame
-from anomalygen.ops._bending_shared import touches_rest
-from anomalygen.ops._bending_tip import Part, candidate_directions, find_part
-from anomalygen.ops._curves import smoothstep, summarise
+from anomalygen.ops._bending_shared import refuse_if_touching
+from anomalygen.ops._bending_tip import Part, bend_first_part
+from anomalygen.ops._curves import smoothstep
 from anomalygen.ops.base import OperatorNotApplicable
 
 #: largest stretch of a fibre along u in the transition (-rho * dt/dx: 1 doubles its length)
@@ -100,11 +98,7 @@ def hinge(
     displacement[ids] = (along - x)[:, None] * u + (side - rho)[:, None] * b
 
     # clearance: a moved vertex must not end up much closer to the unmoved surface than it was
-    moved = ids[np.linalg.norm(displacement[ids], axis=1) > 1e-9]
-    if len(moved):
-        margin = float(np.linalg.norm(displacement[moved], axis=1).max()) + 0.1
-        if touches_rest(vertices, displacement, moved, mask, margin, edge):
-            raise OperatorNotApplicable("the bent extremity would touch the rest of the object")
+    refuse_if_touching(vertices, displacement, ids, mask, edge, "extremity")
     where = {
         "direction": u,
         "axis": a,
@@ -118,18 +112,5 @@ def hinge(
 
 
 def bend_extremity(mesh, vertices, edges, edge, vertex_area, target, angle, rng) -> tuple[np.ndarray, dict, float]:
-    """Extremity mode: (V, 3) displacement, where (for params), and the part's area; tries several
-    directions and raises OperatorNotApplicable (with the reasons counted) if none works."""
-    directions = candidate_directions(vertices, vertex_area, rng)
-    reasons: Counter = Counter()
-    for u in directions:
-        try:
-            part = find_part(u, vertices, edges, vertex_area, target)
-            displacement, where = hinge(vertices, edges, edge, part, angle, rng)
-        except OperatorNotApplicable as skip:
-            reasons[str(skip)] += 1
-            continue
-        return displacement, {"mode": "extremity", **where}, part.area
-    raise OperatorNotApplicable(
-        f"no extremity bends cleanly in {len(directions)} directions tried ({summarise(reasons)})"
-    )
+    """Extremity mode: (V, 3) displacement, where (for params), and the part's area."""
+    return bend_first_part("extremity", hinge, "extremity", vertices, edges, edge, vertex_area, target, angle, rng)

@@ -1,9 +1,11 @@
-"""What both modes of :mod:`anomalygen.ops.bending` share: limits, vertex areas, the clearance test."""
+"""What the modes of :mod:`anomalygen.ops.bending` share: limits, vertex areas, the clearance test."""
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.spatial import cKDTree
+
+from anomalygen.ops.base import OperatorNotApplicable
 
 #: a part longer than this along u is not "small" (and bounds the search for the cut); a plate
 #: patch's half-length stays below it too
@@ -36,3 +38,15 @@ def touches_rest(vertices: np.ndarray, displacement: np.ndarray, moved: np.ndarr
     tree = cKDTree(vertices[near])
     d_before, d_after = tree.query(before)[0], tree.query(after)[0]
     return bool(np.any((d_after < 0.5 * d_before) & (d_after < 2.0 * edge)))
+
+
+def refuse_if_touching(vertices: np.ndarray, displacement: np.ndarray, ids: np.ndarray, part: np.ndarray,
+                       edge: float, what: str) -> None:
+    """Raise OperatorNotApplicable when the part's moved vertices (among ``ids``, (K,) indices)
+    end up near the rest of the object (:func:`touches_rest`, searched within the largest
+    displacement plus 0.1); ``what`` names the part in the message."""
+    moved = ids[np.linalg.norm(displacement[ids], axis=1) > 1e-9]
+    if len(moved):
+        margin = float(np.linalg.norm(displacement[moved], axis=1).max()) + 0.1
+        if touches_rest(vertices, displacement, moved, part, margin, edge):
+            raise OperatorNotApplicable(f"the bent {what} would touch the rest of the object")

@@ -10,7 +10,7 @@ import numpy as np
 
 from anomalygen.geometry.frames import tangent_frame
 from anomalygen.geometry.topology import vertex_components
-from anomalygen.ops._bending_shared import AREA_TOLERANCE, MAX_PART_LENGTH, touches_rest
+from anomalygen.ops._bending_shared import AREA_TOLERANCE, MAX_PART_LENGTH, refuse_if_touching
 from anomalygen.ops._curves import smoothstep, summarise
 from anomalygen.ops.base import OperatorNotApplicable
 
@@ -158,11 +158,7 @@ def bend(
     displacement[ids] = (along - x)[:, None] * u + (side - r)[:, None] * b
 
     # clearance: a moved vertex must not end up much closer to the unmoved surface than it was
-    moved = ids[np.linalg.norm(displacement[ids], axis=1) > 1e-9]
-    if len(moved):
-        margin = float(np.linalg.norm(displacement[moved], axis=1).max()) + 0.1
-        if touches_rest(vertices, displacement, moved, mask, margin, edge):
-            raise OperatorNotApplicable("the bent part would touch the rest of the object")
+    refuse_if_touching(vertices, displacement, ids, mask, edge, "part")
     where = {
         "direction": u,
         "axis": a,
@@ -175,18 +171,26 @@ def bend(
 
 
 def bend_tip(mesh, vertices, edges, edge, vertex_area, target, angle, rng) -> tuple[np.ndarray, dict, float]:
-    """Tip mode: (V, 3) displacement, where (for params), and the part's area; tries several
-    directions and raises OperatorNotApplicable (with the reasons counted) if none works."""
+    """Tip mode: (V, 3) displacement, where (for params), and the part's area."""
+    return bend_first_part("tip", bend, "slender part", vertices, edges, edge, vertex_area, target, angle, rng)
+
+
+def bend_first_part(mode: str, deform, what: str, vertices, edges, edge, vertex_area, target, angle,
+                    rng) -> tuple[np.ndarray, dict, float]:
+    """The first of :func:`candidate_directions` whose :func:`find_part` ``deform`` (``bend`` or
+    the extremity mode's ``hinge``: (vertices, edges, edge, part, angle, rng) -> (displacement,
+    where)) bends: (V, 3) displacement, where (with ``mode``) and the part's area. Raises
+    OperatorNotApplicable naming ``what`` and the reasons counted if no direction works."""
     directions = candidate_directions(vertices, vertex_area, rng)
     reasons: Counter = Counter()
     for u in directions:
         try:
             part = find_part(u, vertices, edges, vertex_area, target)
-            displacement, where = bend(vertices, edges, edge, part, angle, rng)
+            displacement, where = deform(vertices, edges, edge, part, angle, rng)
         except OperatorNotApplicable as skip:
             reasons[str(skip)] += 1
             continue
-        return displacement, {"mode": "tip", **where}, part.area
+        return displacement, {"mode": mode, **where}, part.area
     raise OperatorNotApplicable(
-        f"no slender part bends cleanly in {len(directions)} directions tried ({summarise(reasons)})"
+        f"no {what} bends cleanly in {len(directions)} directions tried ({summarise(reasons)})"
     )
