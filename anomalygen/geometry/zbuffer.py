@@ -1,0 +1,99 @@
+"""First hits of the rays through one eye point: a perspective face buffer (z-buffer).
+
+A scanner sees the surface along rays from its viewpoint. Casting one ray per point with
+trimesh's triangle intersector (:mod:`anomalygen.geometry.rays`) costs about 4 ms a ray on a
+40k-face mesh (measured: 20,000 rays in 80 s), far too slow for tens of thousands of points
+per sample; so the rays through one eye point are cast together, by rasterising the mesh into
+a buffer of the nearest face per pixel. Every step is elementwise IEEE arithmetic or an exact
+min/max, so the buffer has the same bits on every CPU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from anomalygen.geometry.canonical import row_norms, snap
+from anomalygen.geometry.frames import tangent_frame
+
+RESOLUTION = 256
+"""Pixels along each side of the buffer; the image spans the mesh's bounding sphere."""
+
+
+def dot3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, 3) . (3,) or (N, 3) -> (N,), summed x, y, z in that order (the same bits on every CPU)."""
+    return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
+
+
+class FaceBuffer:
+    """The nearest face behind every pixel of a pinhole camera at ``eye`` looking at the origin.
+
+    vertices: (V, 3), faces: (F, 3) of a mesh inside the sphere of radius ``radius`` about the
+    origin; eye: (3,) outside it. ``face`` is the (R, R) int64 buffer, -1 where no face covers
+    the pixel centre; ties go to the lowest face index.
+    """
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, eye: np.ndarray, radius: float,
+                 resolution: int = RESOLUTION):
+        self.eye = np.asarray(eye, dtype=np.float64)
+        distance = float(row_norms(self.eye[None])[0])
+        self.frame = snap(tangent_frame(-self.eye / distance))      # columns: right, up, forward
+        self.half = radius / np.sqrt(distance * distance - radius * radius) * 1.001  # tan(half angle)
+        self.resolution = resolution
+        x, y, z = self.project(vertices)
+        corner_x, corner_y, corner_z = x[faces], y[faces], z[faces]   # (F, 3) each
+        self.face = _rasterise(corner_x, corner_y, corner_z, resolution)
+
+    def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(N, 3) -> pixel coordinates x, y (pixel i spans [i, i + 1)) and depth z along the view axis."""
+        rel = np.asarray(points, dtype=np.float64) - self.eye
+        z = dot3(rel, self.frame[:, 2])
+        scale = self.resolution / (2.0 * self.half)
+        x = (dot3(rel, self.frame[:, 0]) / z + self.half) * scale
+        y = (dot3(rel, self.frame[:, 1]) / z + self.half) * scale
+        return x, y, z
+
+    def pixel_size(self, depth: np.ndarray) -> np.ndarray:
+        """Side of a pixel's footprint at ``depth`` along the view axis, mesh units."""
+        return depth * (2.0 * self.half / self.resolution)
+
+    def faces_at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """(N,) the buffer's face at pixel coordinates x, y; -1 outside the image or where empty."""
+        i, j = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
+        inside = (i >= 0) & (i < self.resolution) & (j >= 0) & (j < self.resolution)
+        found = np.full(len(i), -1, dtype=np.int64)
+        found[inside] = self.face[j[inside], i[inside]]
+        return found
+
+
+def _rasterise(x: np.ndarray, y: np.ndarray, z: np.ndarray, resolution: int) -> np.ndarray:
+    """(F, 3) corner pixel coordinates and depths -> (R, R) nearest face per pixel centre.
+
+    Each face is tested at the pixel centres of its bounding box (edge functions); depth is
+    interpolated as 1/z, which is linear on the image (perspective-correct).
+    """
+    lo_i = np.clip(np.ceil(x.min(axis=1) - 0.5), 0, resolution).astype(np.int64)
+    hi_i = np.clip(np.floor(x.max(axis=1) - 0.5), -1, resolution - 1).astype(np.int64)
+    lo_j = np.clip(np.ceil(y.min(axis=1) - 0.5), 0, resolution).astype(np.int64)
+    hi_j = np.clip(np.floor(y.max(axis=1) - 0.5), -1, resolution - 1).astype(np.int64)
+    width = np.maximum(hi_i - lo_i + 1, 0)
+    counts = width * np.maximum(hi_j - lo_j + 1, 0)
+    face = np.repeat(np.arange(len(x), dtype=np.int64), counts)
+    step = np.arange(len(face), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    i = lo_i[face] + step % width[face]
+    j = lo_j[face] + step // width[face]
+    px, py = i + 0.5, j + 0.5
+    ax, ay, bx, by, cx, cy = x[face, 0], y[face, 0], x[face, 1], y[face, 1], x[face, 2], y[face, 2]
+    area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+    w0 = ((bx - px) * (cy - py) - (by - py) * (cx - px)) / area
+    w1 = ((cx - px) * (ay - py) - (cy - py) * (ax - px)) / area
+    w2 = ((ax - px) * (by - py) - (ay - py) * (bx - px)) / area
+    inside = (w0 >= 0) & (w1 >= 0) & (w2 >= 0) & (area != 0)
+    inverse = w0 / z[face, 0] + w1 / z[face, 1] + w2 / z[face, 2]
+    face, pixel, inverse = face[inside], (j * resolution + i)[inside], inverse[inside]
+    nearest = np.full(resolution * resolution, -np.inf)
+    np.maximum.at(nearest, pixel, inverse)                  # the largest 1/z is the nearest face
+    winner = inverse == nearest[pixel]
+    buffer = np.full(resolution * resolution, np.iinfo(np.int64).max)
+    np.minimum.at(buffer, pixel[winner], face[winner])
+    buffer[buffer == np.iinfo(np.int64).max] = -1
+    return buffer.reshape(resolution, resolution)
