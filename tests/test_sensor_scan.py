@@ -10,7 +10,7 @@ from anomalygen.ops import OPERATORS
 from anomalygen.sample import sample_surface
 from anomalygen.sensor.capture import measure, observe
 from anomalygen.sensor.pose import apply_pose, draw_pose, invert_pose, rotate
-from anomalygen.sensor.scan import scan_surface, view_weights, viewpoints
+from anomalygen.sensor.scan import Occluders, scan_surface, view_weights, viewpoints
 from anomalygen.sensor.spec import NoiseSpec, PoseSpec, ScanSpec, SplitSensor
 
 EYE = np.array([0.0, -3.0, 0.0])
@@ -46,7 +46,7 @@ def test_a_single_view_of_a_sphere_samples_the_facing_hemisphere_only():
 def test_density_falls_with_incidence():
     sphere = trimesh.creation.icosphere(4)
     surface = sample_surface(sphere, 20000, np.random.default_rng(1))
-    weights = view_weights(sphere, surface, EYE, 85.0)
+    weights = view_weights(Occluders.of(sphere), surface, EYE, 85.0)
     ray = EYE - surface.points
     cosine = np.einsum("ij,ij->i", surface.normals, ray) / np.linalg.norm(ray, axis=1)
     head_on, oblique = weights[cosine > 0.95], weights[(cosine > 0.2) & (cosine < 0.35)]
@@ -69,7 +69,7 @@ def test_visibility_agrees_with_the_shared_ray_caster():
     """The face buffer against trimesh's exact float64 triangle intersector, ray by ray."""
     mesh = boxes()
     surface = sample_surface(mesh, 400, np.random.default_rng(3))
-    seen = view_weights(mesh, surface, EYE, 89.0) > 0
+    seen = view_weights(Occluders.of(mesh), surface, EYE, 89.0) > 0
     ray = surface.points - EYE
     length = np.linalg.norm(ray, axis=1)
     facing = np.einsum("ij,ij->i", surface.normals, ray) < -np.cos(np.deg2rad(89.0)) * length

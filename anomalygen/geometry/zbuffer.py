@@ -68,8 +68,10 @@ class FaceBuffer:
 def _rasterise(x: np.ndarray, y: np.ndarray, z: np.ndarray, resolution: int) -> np.ndarray:
     """(F, 3) corner pixel coordinates and depths -> (R, R) nearest face per pixel centre.
 
-    Each face is tested at the pixel centres of its bounding box (edge functions); depth is
-    interpolated as 1/z, which is linear on the image (perspective-correct).
+    Each face is tested at the pixel centres of its bounding box. Its three barycentric
+    coordinates and its inverse depth (1/z is linear on the image: perspective-correct) are
+    affine functions of the pixel centre, so their coefficients are found once per face and each
+    (face, pixel) pair costs one row look-up and a few products.
     """
     lo_i = np.clip(np.ceil(x.min(axis=1) - 0.5), 0, resolution).astype(np.int64)
     hi_i = np.clip(np.floor(x.max(axis=1) - 0.5), -1, resolution - 1).astype(np.int64)
@@ -81,19 +83,36 @@ def _rasterise(x: np.ndarray, y: np.ndarray, z: np.ndarray, resolution: int) -> 
     step = np.arange(len(face), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
     i = lo_i[face] + step % width[face]
     j = lo_j[face] + step // width[face]
-    px, py = i + 0.5, j + 0.5
-    ax, ay, bx, by, cx, cy = x[face, 0], y[face, 0], x[face, 1], y[face, 1], x[face, 2], y[face, 2]
-    area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
-    w0 = ((bx - px) * (cy - py) - (by - py) * (cx - px)) / area
-    w1 = ((cx - px) * (ay - py) - (cy - py) * (ax - px)) / area
-    w2 = ((ax - px) * (by - py) - (ay - py) * (bx - px)) / area
-    inside = (w0 >= 0) & (w1 >= 0) & (w2 >= 0) & (area != 0)
-    inverse = w0 / z[face, 0] + w1 / z[face, 1] + w2 / z[face, 2]
-    face, pixel, inverse = face[inside], (j * resolution + i)[inside], inverse[inside]
-    nearest = np.full(resolution * resolution, -np.inf)
+    # float32 from here: halves the memory traffic of the (face, pixel) pairs, and elementwise
+    # float32 arithmetic is exact IEEE too (the same bits on every CPU)
+    coefficients = _affine_coefficients(x, y, z).astype(np.float32)[:, face]   # (12, P): w0, w1, w2, 1/z
+    px, py = (i + 0.5).astype(np.float32), (j + 0.5).astype(np.float32)
+    values = [coefficients[k] * px + coefficients[k + 1] * py + coefficients[k + 2] for k in range(0, 12, 3)]
+    inside = (values[0] >= 0) & (values[1] >= 0) & (values[2] >= 0)
+    face, pixel, inverse = face[inside], (j * resolution + i)[inside], values[3][inside]
+    nearest = np.full(resolution * resolution, -np.inf, dtype=np.float32)
     np.maximum.at(nearest, pixel, inverse)                  # the largest 1/z is the nearest face
     winner = inverse == nearest[pixel]
     buffer = np.full(resolution * resolution, np.iinfo(np.int64).max)
     np.minimum.at(buffer, pixel[winner], face[winner])
     buffer[buffer == np.iinfo(np.int64).max] = -1
     return buffer.reshape(resolution, resolution)
+
+
+def _affine_coefficients(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """(12, F): for each face, (a, b, c) with ``value = a px + b py + c`` of its barycentric
+    coordinates w0, w1, w2 and of the inverse depth at the image point (px, py). Degenerate
+    faces (zero image area) get coefficients that fail the inside test everywhere."""
+    area = (x[:, 1] - x[:, 0]) * (y[:, 2] - y[:, 0]) - (y[:, 1] - y[:, 0]) * (x[:, 2] - x[:, 0])
+    safe = np.where(area == 0, 1.0, area)
+    columns = []
+    for k in range(3):                                      # w_k: the edge opposite corner k
+        b, c = (k + 1) % 3, (k + 2) % 3
+        columns += [(y[:, b] - y[:, c]) / safe, (x[:, c] - x[:, b]) / safe,
+                    (x[:, b] * y[:, c] - y[:, b] * x[:, c]) / safe]
+    coefficients = np.array(columns + [np.zeros(len(x))] * 3)
+    for k in range(3):
+        coefficients[9:12] += coefficients[3 * k:3 * k + 3] / z[:, k]
+    coefficients[:2, area == 0] = 0.0
+    coefficients[2, area == 0] = -1.0                       # w0 < 0 everywhere
+    return coefficients

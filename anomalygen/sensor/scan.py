@@ -60,11 +60,30 @@ class Scan:
     rays: np.ndarray
 
 
+@dataclass(frozen=True)
+class Occluders:
+    """A mesh's arrays that visibility reads, taken from trimesh once per scan (every access of
+    a cached trimesh property hashes the mesh)."""
+
+    vertices: np.ndarray           # (V, 3)
+    faces: np.ndarray              # (F, 3) int64
+    normals: np.ndarray            # (F, 3) unit face normals
+    centres: np.ndarray            # (F, 3) face centroids
+    radius: float                  # of the bounding sphere about the origin
+
+    @classmethod
+    def of(cls, mesh: trimesh.Trimesh) -> "Occluders":
+        vertices = np.asarray(mesh.vertices)
+        return cls(vertices, np.asarray(mesh.faces), np.asarray(mesh.face_normals), np.asarray(mesh.triangles_center),
+                   float(row_norms(vertices).max()))
+
+
 def scan_surface(mesh: trimesh.Trimesh, count: int, eyes: np.ndarray, spec: ScanSpec,
                  rng: np.random.Generator) -> Scan:
     """Scan ``mesh`` from ``eyes`` ((V, 3), the mesh's frame): at most ``count`` points."""
     candidates = sample_surface(mesh, spec.oversample * count, rng)
-    weights = np.column_stack([view_weights(mesh, candidates, eye, spec.grazing_angle) for eye in eyes])
+    occluders = Occluders.of(mesh)
+    weights = np.column_stack([view_weights(occluders, candidates, eye, spec.grazing_angle) for eye in eyes])
     kept = np.flatnonzero(rng.random(len(weights)) < weights.sum(axis=1))[:count]
     eye = eyes[np.argmax(weights[kept], axis=1)]
     ray = candidates.points[kept] - eye
@@ -73,21 +92,20 @@ def scan_surface(mesh: trimesh.Trimesh, count: int, eyes: np.ndarray, spec: Scan
     return Scan(surface, ray / row_norms(ray)[:, None])
 
 
-def view_weights(mesh: trimesh.Trimesh, candidates: SurfaceSample, eye: np.ndarray, grazing_angle: float
+def view_weights(occluders: Occluders, candidates: SurfaceSample, eye: np.ndarray, grazing_angle: float
                  ) -> np.ndarray:
     """(N,) each candidate's return weight from ``eye`` (3,): 0 where it is not seen."""
     ray = candidates.points - eye
     distance = row_norms(ray)
     cosine = -dot3(candidates.normals, ray) / distance
     seen = np.flatnonzero(cosine > np.cos(np.deg2rad(grazing_angle)))
-    radius = float(row_norms(mesh.vertices).max())
-    front = np.flatnonzero(dot3(mesh.face_normals, eye - mesh.triangles_center) > 0)
-    buffer = FaceBuffer(mesh.vertices, mesh.faces[front], eye, radius)
+    front = np.flatnonzero(dot3(occluders.normals, eye - occluders.centres) > 0)
+    buffer = FaceBuffer(occluders.vertices, occluders.faces[front], eye, occluders.radius)
     x, y, depth = buffer.project(candidates.points[seen])
     at = buffer.faces_at(x, y)
     face = np.where(at >= 0, front[at], -1)
     hidden = (face >= 0) & (face != candidates.face_index[seen])
-    hidden[hidden] = _in_front(mesh, face[hidden], eye, candidates.points[seen[hidden]],
+    hidden[hidden] = _in_front(occluders, face[hidden], eye, candidates.points[seen[hidden]],
                                TOLERANCE_PIXELS * buffer.pixel_size(depth[hidden]))
     seen = seen[~hidden]
     weights = np.zeros(len(ray))
@@ -96,10 +114,10 @@ def view_weights(mesh: trimesh.Trimesh, candidates: SurfaceSample, eye: np.ndarr
     return weights
 
 
-def _in_front(mesh: trimesh.Trimesh, faces: np.ndarray, eye: np.ndarray, points: np.ndarray,
+def _in_front(occluders: Occluders, faces: np.ndarray, eye: np.ndarray, points: np.ndarray,
               tolerance: np.ndarray) -> np.ndarray:
     """(N,) whether the plane of each face cuts the segment eye -> point more than ``tolerance``
     before the point."""
-    normal = mesh.face_normals[faces]
-    along = dot3(normal, mesh.vertices[mesh.faces[faces, 0]] - eye) / dot3(normal, points - eye)
+    normal = occluders.normals[faces]
+    along = dot3(normal, occluders.vertices[occluders.faces[faces, 0]] - eye) / dot3(normal, points - eye)
     return (along > 0) & ((1.0 - along) * row_norms(points - eye) > tolerance)
