@@ -71,7 +71,7 @@ def _rasterise(x: np.ndarray, y: np.ndarray, z: np.ndarray, resolution: int) -> 
     Each face is tested at the pixel centres of its bounding box. Its three barycentric
     coordinates and its inverse depth (1/z is linear on the image: perspective-correct) are
     affine functions of the pixel centre, so their coefficients are found once per face and each
-    (face, pixel) pair costs one row look-up and a few products.
+    (face, pixel) pair costs a few look-ups and products; 1/z only where the face covers the pixel.
     """
     lo_i = np.clip(np.ceil(x.min(axis=1) - 0.5), 0, resolution).astype(np.int64)
     hi_i = np.clip(np.floor(x.max(axis=1) - 0.5), -1, resolution - 1).astype(np.int64)
@@ -85,11 +85,17 @@ def _rasterise(x: np.ndarray, y: np.ndarray, z: np.ndarray, resolution: int) -> 
     j = lo_j[face] + step // width[face]
     # float32 from here: halves the memory traffic of the (face, pixel) pairs, and elementwise
     # float32 arithmetic is exact IEEE too (the same bits on every CPU)
-    coefficients = _affine_coefficients(x, y, z).astype(np.float32)[:, face]   # (12, P): w0, w1, w2, 1/z
+    coefficients = _affine_coefficients(x, y, z).astype(np.float32)   # (12, F): w0, w1, w2, 1/z
     px, py = (i + 0.5).astype(np.float32), (j + 0.5).astype(np.float32)
-    values = [coefficients[k] * px + coefficients[k + 1] * py + coefficients[k + 2] for k in range(0, 12, 3)]
-    inside = (values[0] >= 0) & (values[1] >= 0) & (values[2] >= 0)
-    face, pixel, inverse = face[inside], (j * resolution + i)[inside], values[3][inside]
+
+    def value(k: int, rows) -> np.ndarray:                 # w0, w1, w2 or 1/z (k = 0, 3, 6, 9) at ``rows``
+        a, b, c = coefficients[k:k + 3, face[rows]]
+        return a * px[rows] + b * py[rows] + c
+
+    inside = np.flatnonzero((value(0, slice(None)) >= 0) & (value(3, slice(None)) >= 0))
+    inside = inside[value(6, inside) >= 0]                  # 1/z only where the face covers the pixel
+    inverse = value(9, inside)
+    face, pixel = face[inside], (j * resolution + i)[inside]
     nearest = np.full(resolution * resolution, -np.inf, dtype=np.float32)
     np.maximum.at(nearest, pixel, inverse)                  # the largest 1/z is the nearest face
     winner = inverse == nearest[pixel]
