@@ -43,6 +43,12 @@ def test_a_single_view_of_a_sphere_samples_the_facing_hemisphere_only():
                for sx in (-1, 1) for sz in (-1, 1))
 
 
+def test_a_single_view_of_a_box_samples_the_face_towards_it_only():
+    cube = trimesh.creation.box((1.0, 1.0, 1.0))
+    points = scan_surface(cube, 3000, EYE[None], scan_spec(), np.random.default_rng(15)).surface.points
+    assert len(points) > 300 and np.allclose(points[:, 1], -0.5)
+
+
 def test_density_falls_with_incidence():
     sphere = trimesh.creation.icosphere(4)
     surface = sample_surface(sphere, 20000, np.random.default_rng(1))

@@ -36,6 +36,8 @@ class FaceBuffer:
                  resolution: int = RESOLUTION):
         self.eye = np.asarray(eye, dtype=np.float64)
         distance = float(row_norms(self.eye[None])[0])
+        if not distance > radius:
+            raise ValueError(f"the eye must lie outside the mesh's bounding sphere (distance {distance}, radius {radius})")
         self.frame = snap(tangent_frame(-self.eye / distance))      # columns: right, up, forward
         self.half = radius / np.sqrt(distance * distance - radius * radius) * 1.001  # tan(half angle)
         self.resolution = resolution
