@@ -3,7 +3,10 @@
 An anomalous sample draws its point count, then up to ``anomalies.max_attempts`` times draws
 anomaly parameters, applies the operator(s), samples the edited surface and labels it; an
 attempt is accepted when every anomaly owns at least one point and the anomalous fraction lies
-in ``anomalies.anomalous_fraction``. All randomness comes from the job's own seed, in order.
+in ``anomalies.anomalous_fraction``. With a sensor for the job's split (the recipe's ``sensor``
+section), the points are those the scanner sees (:mod:`anomalygen.sensor`), labelled before noise
+and pose, and the checks apply to that cloud: an anomaly the scan does not see is redrawn. All
+randomness comes from the job's own seed, in order.
 An operator that cannot edit the unedited mesh at all (:class:`MeshPreconditionFailed`) fails
 the sample at once: no attempt could succeed.
 """
