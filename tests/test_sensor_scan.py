@@ -8,6 +8,8 @@ from anomalygen.geometry.rays import RayCaster
 from anomalygen.labels import anomaly_index
 from anomalygen.ops import OPERATORS
 from anomalygen.sample import sample_surface
+from anomalygen.shapes.cache import PreparedMeshCache
+from anomalygen.shapes.procedural import build
 from anomalygen.sensor.capture import measure, observe
 from anomalygen.sensor.pose import apply_pose, draw_pose, invert_pose, rotate
 from anomalygen.sensor.scan import Occluders, scan_surface, view_weights, viewpoints
@@ -20,6 +22,11 @@ QUIET = NoiseSpec(0.0, 0.0, 0.0)
 def scan_spec(**kw):
     return ScanSpec(**{"placement": "single", "viewpoints": 1, "distance": 3.0, "elevation": 0.0,
                        "oversample": 1, "grazing_angle": 89.0, **kw})
+
+
+@pytest.fixture(scope="module")
+def cup(tmp_path_factory):
+    return PreparedMeshCache(tmp_path_factory.mktemp("prepared")).get(build("cup", 0), 0.04)
 
 
 def boxes():
@@ -71,17 +78,32 @@ def test_occluded_points_never_appear():
     assert (on_back_face & (inside > shadow + 0.01)).sum() > 100   # the rest of that face is seen
 
 
-def test_visibility_agrees_with_the_shared_ray_caster():
-    """The face buffer against trimesh's exact float64 triangle intersector, ray by ray."""
+def exactly_visible(mesh, surface, eye, grazing_angle):
+    """(N,) bool: facing ``eye`` within the grazing angle and first hit along the ray, by the shared
+    ray caster (trimesh's exact float64 triangle intersector), ray by ray."""
+    ray = surface.points - eye
+    length = np.linalg.norm(ray, axis=1)
+    facing = np.einsum("ij,ij->i", surface.normals, ray) < -np.cos(np.deg2rad(grazing_angle)) * length
+    hit, _ = RayCaster(mesh, engine="triangle").first_hits(np.repeat(eye[None], len(ray), 0), ray / length[:, None])
+    return facing & (hit >= length - 1e-6)
+
+
+def test_visibility_is_the_shared_ray_casters_on_a_box_behind_a_box():
     mesh = boxes()
     surface = sample_surface(mesh, 400, np.random.default_rng(3))
     seen = view_weights(Occluders.of(mesh), surface, EYE, 89.0) > 0
-    ray = surface.points - EYE
-    length = np.linalg.norm(ray, axis=1)
-    facing = np.einsum("ij,ij->i", surface.normals, ray) < -np.cos(np.deg2rad(89.0)) * length
-    hit, _ = RayCaster(mesh, engine="triangle").first_hits(np.repeat(EYE[None], len(ray), 0), ray / length[:, None])
-    exact = facing & (hit >= length - 1e-6)
-    assert (seen != exact).sum() <= 2 and exact.sum() > 50      # at most edge cases of a pixel
+    exact = exactly_visible(mesh, surface, EYE, 89.0)
+    assert exact.sum() > 50 and (seen == exact).all()
+
+
+@pytest.mark.parametrize("eye", [(0.0, -2.6, 1.5), (1.0, 2.0, 2.0)])
+def test_visibility_is_the_shared_ray_casters_on_a_cup(cup, eye):
+    """A concave object: its inside, its handle, its rim, seen from above and from the side."""
+    eye = np.array(eye)
+    surface = sample_surface(cup, 300, np.random.default_rng(16))
+    seen = view_weights(Occluders.of(cup), surface, eye, 89.0) > 0
+    exact = exactly_visible(cup, surface, eye, 89.0)
+    assert exact.sum() > 50 and (seen == exact).all()
 
 
 def test_scanned_labels_are_the_exact_labels_of_those_surface_points():

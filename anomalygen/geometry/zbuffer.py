@@ -4,8 +4,10 @@ A scanner sees the surface along rays from its viewpoint. Casting one ray per po
 trimesh's triangle intersector (:mod:`anomalygen.geometry.rays`) costs about 4 ms a ray on a
 40k-face mesh (measured: 20,000 rays in 80 s), far too slow for tens of thousands of points
 per sample; so the rays through one eye point are cast together, by rasterising the mesh into
-a buffer of the nearest face per pixel. Every step is elementwise IEEE arithmetic or an exact
-min/max, so the buffer has the same bits on every CPU.
+a buffer of the nearest face per pixel. The buffer names, for any point, the few faces its own
+ray can meet first (those at its pixel and around it), which callers then test exactly. Every
+step is elementwise IEEE arithmetic or an exact min/max, so the buffer has the same bits on
+every CPU.
 """
 
 from __future__ import annotations
@@ -54,16 +56,15 @@ class FaceBuffer:
         y = (dot3(rel, self.frame[:, 1]) / z + self.half) * scale
         return x, y, z
 
-    def pixel_size(self, depth: np.ndarray) -> np.ndarray:
-        """Side of a pixel's footprint at ``depth`` along the view axis, mesh units."""
-        return depth * (2.0 * self.half / self.resolution)
-
-    def faces_at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """(N,) the buffer's face at pixel coordinates x, y; -1 outside the image or where empty."""
+    def faces_around(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """(N, 9) the buffer's faces at the pixel of each image point (x, y) and its 8 neighbours;
+        -1 outside the image or where empty."""
         i, j = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
-        inside = (i >= 0) & (i < self.resolution) & (j >= 0) & (j < self.resolution)
-        found = np.full(len(i), -1, dtype=np.int64)
-        found[inside] = self.face[j[inside], i[inside]]
+        found = np.full((len(i), 9), -1, dtype=np.int64)
+        for k, (di, dj) in enumerate((di, dj) for dj in (-1, 0, 1) for di in (-1, 0, 1)):
+            ii, jj = i + di, j + dj
+            inside = (ii >= 0) & (ii < self.resolution) & (jj >= 0) & (jj < self.resolution)
+            found[inside, k] = self.face[jj[inside], ii[inside]]
         return found
 
 
@@ -75,10 +76,16 @@ def _rasterise(x: np.ndarray, y: np.ndarray, z: np.ndarray, resolution: int) -> 
     affine functions of the pixel centre, so their coefficients are found once per face and each
     (face, pixel) pair costs a few look-ups and products; 1/z only where the face covers the pixel.
     """
-    lo_i = np.clip(np.ceil(x.min(axis=1) - 0.5), 0, resolution).astype(np.int64)
-    hi_i = np.clip(np.floor(x.max(axis=1) - 0.5), -1, resolution - 1).astype(np.int64)
-    lo_j = np.clip(np.ceil(y.min(axis=1) - 0.5), 0, resolution).astype(np.int64)
-    hi_j = np.clip(np.floor(y.max(axis=1) - 0.5), -1, resolution - 1).astype(np.int64)
+    def low(v: np.ndarray) -> np.ndarray:                  # elementwise: a reduce over 3 columns is slow
+        return np.minimum(np.minimum(v[:, 0], v[:, 1]), v[:, 2])
+
+    def high(v: np.ndarray) -> np.ndarray:
+        return np.maximum(np.maximum(v[:, 0], v[:, 1]), v[:, 2])
+
+    lo_i = np.clip(np.ceil(low(x) - 0.5), 0, resolution).astype(np.int64)
+    hi_i = np.clip(np.floor(high(x) - 0.5), -1, resolution - 1).astype(np.int64)
+    lo_j = np.clip(np.ceil(low(y) - 0.5), 0, resolution).astype(np.int64)
+    hi_j = np.clip(np.floor(high(y) - 0.5), -1, resolution - 1).astype(np.int64)
     width = np.maximum(hi_i - lo_i + 1, 0)
     counts = width * np.maximum(hi_j - lo_j + 1, 0)
     face = np.repeat(np.arange(len(x), dtype=np.int64), counts)

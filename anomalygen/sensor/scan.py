@@ -2,8 +2,10 @@
 
 Candidate points are drawn area-uniformly on the surface (``oversample`` x the sample's point
 count). Each viewpoint sees a candidate when the candidate's face turns towards it at an
-incidence angle below ``grazing_angle`` and nothing lies in front of it along the ray (the
-viewpoint's :class:`~anomalygen.geometry.zbuffer.FaceBuffer`). A viewpoint seeing a point at
+incidence angle below ``grazing_angle`` and no face lies in front of it along the ray: the
+faces its ray can meet first are those the viewpoint's
+:class:`~anomalygen.geometry.zbuffer.FaceBuffer` holds at the candidate's pixel and the 8
+around it, and each is tested exactly (segment-triangle crossing). A viewpoint seeing a point at
 distance ``L`` and incidence ``theta`` returns it with weight ``(D / L)^2 cos(theta)`` (``D``:
 the viewpoint's distance to the object's centre), the fall-off of a real scanner's sampling
 density; the weights of all viewpoints add up, and a candidate is kept with probability
@@ -23,10 +25,9 @@ from anomalygen.sample import SurfaceSample, sample_surface
 from anomalygen.sensor.spec import ScanSpec
 
 GOLDEN_ANGLE = np.pi * (3.0 - np.sqrt(5.0))
-TOLERANCE_PIXELS = 1.5
-"""A point is hidden when a face lies in front of it by more than this many pixel footprints
-(at the point's depth) along its ray: the face buffer holds the face at each pixel's centre,
-which on the point's own smooth surface or across a convex edge is up to a pixel away."""
+MARGIN = 1e-5
+"""A face crossed by a point's ray less than this far before the point does not hide it (unit-sphere
+units): the faces around the point's own, which its ray meets at their common edge."""
 
 
 def viewpoints(spec: ScanSpec) -> np.ndarray:
@@ -101,12 +102,16 @@ def view_weights(occluders: Occluders, candidates: SurfaceSample, eye: np.ndarra
     seen = np.flatnonzero(cosine > np.cos(np.deg2rad(grazing_angle)))
     front = np.flatnonzero(dot3(occluders.normals, eye - occluders.centres) > 0)
     buffer = FaceBuffer(occluders.vertices, occluders.faces[front], eye, occluders.radius)
-    x, y, depth = buffer.project(candidates.points[seen])
-    at = buffer.faces_at(x, y)
-    face = np.where(at >= 0, front[at], -1)
-    hidden = (face >= 0) & (face != candidates.face_index[seen])
-    hidden[hidden] = _in_front(occluders, face[hidden], eye, candidates.points[seen[hidden]],
-                               TOLERANCE_PIXELS * buffer.pixel_size(depth[hidden]))
+    at = buffer.faces_around(*buffer.project(candidates.points[seen])[:2])
+    # the faces a point's ray may cross before it: those nearest at its pixel and the 8 around it
+    candidate = (at >= 0) & (front[at] != candidates.face_index[seen, None])
+    for k in range(1, at.shape[1]):                          # each face once per point
+        for m in range(k):
+            candidate[:, k] &= at[:, m] != at[:, k]
+    point, which = np.nonzero(candidate)
+    crossed = _crossed(occluders, front[at[point, which]], eye, candidates.points[seen[point]])
+    hidden = np.zeros(len(seen), dtype=bool)
+    hidden[point[crossed]] = True
     seen = seen[~hidden]
     weights = np.zeros(len(ray))
     centre = float(row_norms(eye[None])[0])
@@ -114,10 +119,24 @@ def view_weights(occluders: Occluders, candidates: SurfaceSample, eye: np.ndarra
     return weights
 
 
-def _in_front(occluders: Occluders, faces: np.ndarray, eye: np.ndarray, points: np.ndarray,
-              tolerance: np.ndarray) -> np.ndarray:
-    """(N,) whether the plane of each face cuts the segment eye -> point more than ``tolerance``
-    before the point."""
-    normal = occluders.normals[faces]
-    along = dot3(normal, occluders.vertices[occluders.faces[faces, 0]] - eye) / dot3(normal, points - eye)
-    return (along > 0) & ((1.0 - along) * row_norms(points - eye) > tolerance)
+def _crossed(occluders: Occluders, faces: np.ndarray, eye: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(N,) whether the segment from ``eye`` to each point passes through the triangle ``faces``
+    more than ``MARGIN`` before the point (Moller-Trumbore, elementwise)."""
+    corners = occluders.vertices[occluders.faces[faces]]            # (N, 3, 3)
+    a, edge1, edge2 = corners[:, 0], corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+    ray = points - eye
+    p = _cross(ray, edge2)
+    det = dot3(edge1, p)
+    det = np.where(det == 0, np.inf, det)                       # parallel: no crossing
+    t_vec = eye - a
+    u = dot3(t_vec, p) / det
+    q = _cross(t_vec, edge1)
+    v = dot3(ray, q) / det
+    t = dot3(edge2, q) / det                                    # along the segment, 0 at eye, 1 at point
+    return (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 0) & ((1.0 - t) * row_norms(ray) > MARGIN)
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, 3) row-wise cross products, elementwise (the same bits on every CPU)."""
+    return np.column_stack([a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1], a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2],
+                            a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]])
