@@ -12,7 +12,7 @@ from anomalygen.shapes.cache import PreparedMeshCache
 from anomalygen.shapes.procedural import build
 from anomalygen.sensor.capture import measure, observe
 from anomalygen.sensor.pose import apply_pose, draw_pose, invert_pose, rotate
-from anomalygen.sensor.scan import Occluders, scan_surface, view_weights, viewpoints
+from anomalygen.sensor.scan import Occluders, View, scan_surface, viewpoints
 from anomalygen.sensor.spec import NoiseSpec, PoseSpec, ScanSpec, SplitSensor
 
 EYE = np.array([0.0, -3.0, 0.0])
@@ -59,7 +59,7 @@ def test_a_single_view_of_a_box_samples_the_face_towards_it_only():
 def test_density_falls_with_incidence():
     sphere = trimesh.creation.icosphere(4)
     surface = sample_surface(sphere, 20000, np.random.default_rng(1))
-    weights = view_weights(Occluders.of(sphere), surface, EYE, 85.0)
+    weights = View(Occluders.of(sphere), EYE, 85.0).weights(surface.points, surface.normals, surface.face_index)
     ray = EYE - surface.points
     cosine = np.einsum("ij,ij->i", surface.normals, ray) / np.linalg.norm(ray, axis=1)
     head_on, oblique = weights[cosine > 0.95], weights[(cosine > 0.2) & (cosine < 0.35)]
@@ -91,7 +91,7 @@ def exactly_visible(mesh, surface, eye, grazing_angle):
 def test_visibility_is_the_shared_ray_casters_on_a_box_behind_a_box():
     mesh = boxes()
     surface = sample_surface(mesh, 400, np.random.default_rng(3))
-    seen = view_weights(Occluders.of(mesh), surface, EYE, 89.0) > 0
+    seen = View(Occluders.of(mesh), EYE, 89.0).weights(surface.points, surface.normals, surface.face_index) > 0
     exact = exactly_visible(mesh, surface, EYE, 89.0)
     assert exact.sum() > 50 and (seen == exact).all()
 
@@ -101,7 +101,7 @@ def test_visibility_is_the_shared_ray_casters_on_a_cup(cup, eye):
     """A concave object: its inside, its handle, its rim, seen from above and from the side."""
     eye = np.array(eye)
     surface = sample_surface(cup, 300, np.random.default_rng(16))
-    seen = view_weights(Occluders.of(cup), surface, eye, 89.0) > 0
+    seen = View(Occluders.of(cup), eye, 89.0).weights(surface.points, surface.normals, surface.face_index) > 0
     exact = exactly_visible(cup, surface, eye, 89.0)
     assert exact.sum() > 50 and (seen == exact).all()
 

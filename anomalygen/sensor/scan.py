@@ -83,40 +83,72 @@ def scan_surface(mesh: trimesh.Trimesh, count: int, eyes: np.ndarray, spec: Scan
                  rng: np.random.Generator) -> Scan:
     """Scan ``mesh`` from ``eyes`` ((V, 3), the mesh's frame): at most ``count`` points."""
     candidates = sample_surface(mesh, spec.oversample * count, rng)
+    chance = rng.random(len(candidates.points))
     occluders = Occluders.of(mesh)
-    weights = np.column_stack([view_weights(occluders, candidates, eye, spec.grazing_angle) for eye in eyes])
-    kept = np.flatnonzero(rng.random(len(weights)) < weights.sum(axis=1))[:count]
-    eye = eyes[np.argmax(weights[kept], axis=1)]
-    ray = candidates.points[kept] - eye
+    views = [View(occluders, eye, spec.grazing_angle) for eye in eyes]
+    arrays = (candidates.points, candidates.normals, candidates.face_index)
+    # occlusion only lowers weights: what the weights without it would not keep is out already
+    maybe = np.flatnonzero(chance < _total([view.weights(*arrays, occlusion=False) for view in views]))
+    kept, weights = [], []
+    for block in np.array_split(maybe, range(count, len(maybe), count)):   # in draw order, until count are kept
+        block_weights = [view.weights(*(a[block] for a in arrays)) for view in views]
+        keep = chance[block] < _total(block_weights)
+        kept.append(block[keep])
+        weights.append(np.column_stack(block_weights)[keep])
+        if sum(map(len, kept)) >= count:
+            break
+    kept, weights = np.concatenate(kept)[:count], np.concatenate(weights)[:count]
+    ray = candidates.points[kept] - eyes[np.argmax(weights, axis=1)]
     surface = SurfaceSample(*(getattr(candidates, name)[kept] for name in ("points", "normals", "face_index",
                                                                             "barycentric")))
     return Scan(surface, ray / row_norms(ray)[:, None])
 
 
-def view_weights(occluders: Occluders, candidates: SurfaceSample, eye: np.ndarray, grazing_angle: float
-                 ) -> np.ndarray:
-    """(N,) each candidate's return weight from ``eye`` (3,): 0 where it is not seen."""
-    ray = candidates.points - eye
-    distance = row_norms(ray)
-    cosine = -dot3(candidates.normals, ray) / distance
-    seen = np.flatnonzero(cosine > np.cos(np.deg2rad(grazing_angle)))
-    front = np.flatnonzero(dot3(occluders.normals, eye - occluders.centres) > 0)
-    buffer = FaceBuffer(occluders.vertices, occluders.faces[front], eye, occluders.radius)
-    at = buffer.faces_around(*buffer.project(candidates.points[seen])[:2])
-    # the faces a point's ray may cross before it: those nearest at its pixel and the 8 around it
-    candidate = (at >= 0) & (front[at] != candidates.face_index[seen, None])
-    for k in range(1, at.shape[1]):                          # each face once per point
-        for m in range(k):
-            candidate[:, k] &= at[:, m] != at[:, k]
-    point, which = np.nonzero(candidate)
-    crossed = _crossed(occluders, front[at[point, which]], eye, candidates.points[seen[point]])
-    hidden = np.zeros(len(seen), dtype=bool)
-    hidden[point[crossed]] = True
-    seen = seen[~hidden]
-    weights = np.zeros(len(ray))
-    centre = float(row_norms(eye[None])[0])
-    weights[seen] = (centre / distance[seen]) ** 2 * cosine[seen]
-    return weights
+def _total(columns: list[np.ndarray]) -> np.ndarray:
+    """The elementwise sum of (N,) arrays, added in list order (the same bits on every CPU)."""
+    total = columns[0]
+    for column in columns[1:]:
+        total = total + column
+    return total
+
+
+class View:
+    """One viewpoint looking at a mesh: its eye (3,), the mesh's object frame, and its face buffer."""
+
+    def __init__(self, occluders: Occluders, eye: np.ndarray, grazing_angle: float):
+        self.occluders, self.eye = occluders, np.asarray(eye, dtype=np.float64)
+        self.min_cosine = np.cos(np.deg2rad(grazing_angle))
+        self.centre = float(row_norms(self.eye[None])[0])
+        self.front = np.flatnonzero(dot3(occluders.normals, self.eye - occluders.centres) > 0)
+        self.buffer = FaceBuffer(occluders.vertices, occluders.faces[self.front], self.eye, occluders.radius)
+
+    def weights(self, points: np.ndarray, normals: np.ndarray, faces: np.ndarray, occlusion: bool = True
+                ) -> np.ndarray:
+        """(N,) the return weight of each surface point ((N, 3) points and face normals, (N,) faces):
+        0 where its face turns away, beyond the grazing angle or (with ``occlusion``) hidden."""
+        ray = points - self.eye
+        distance = row_norms(ray)
+        cosine = -dot3(normals, ray) / distance
+        seen = np.flatnonzero(cosine > self.min_cosine)
+        if occlusion:
+            seen = seen[~self.hidden(points[seen], faces[seen])]
+        weights = np.zeros(len(points))
+        weights[seen] = (self.centre / distance[seen]) ** 2 * cosine[seen]
+        return weights
+
+    def hidden(self, points: np.ndarray, faces: np.ndarray) -> np.ndarray:
+        """(N,) whether a face lies in front of each point on its ray ((N,) faces: their own)."""
+        at = self.buffer.faces_around(*self.buffer.project(points)[:2])
+        # the faces a point's ray may cross before it: those nearest at its pixel and the 8 around it
+        candidate = (at >= 0) & (self.front[at] != faces[:, None])
+        for k in range(1, at.shape[1]):                      # each face once per point
+            for m in range(k):
+                candidate[:, k] &= at[:, m] != at[:, k]
+        point, which = np.nonzero(candidate)
+        crossed = _crossed(self.occluders, self.front[at[point, which]], self.eye, points[point])
+        hidden = np.zeros(len(points), dtype=bool)
+        hidden[point[crossed]] = True
+        return hidden
 
 
 def _crossed(occluders: Occluders, faces: np.ndarray, eye: np.ndarray, points: np.ndarray) -> np.ndarray:
