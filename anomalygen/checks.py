@@ -17,7 +17,7 @@ import os
 import re
 import reprlib
 from pathlib import Path
-from typing import Callable, Mapping, NoReturn, Sequence
+from typing import Any, Callable, Mapping, NoReturn, Sequence
 
 import yaml
 
@@ -234,3 +234,29 @@ def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, d
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
                                  _construct_unique_mapping)
+
+
+# --------------------------------------------------------------------------------------------
+# A reference docstring that shows the defaults it documents
+
+def _yaml_value(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_yaml_value, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_yaml_value(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def show_defaults(doc: str, defaults: Mapping) -> str:
+    """``key: {a.b}  # comment`` -> ``key: <defaults[a][b]>`` with the comment at column 36
+    (any depth of dotted path)."""
+    def show(match: re.Match) -> str:
+        value = defaults
+        for part in match[2].split("."):
+            value = value[part]
+        head = f"{match[1]}{_yaml_value(value)}"
+        return f"{head:<35} {match[3]}" if match[3] else head
+
+    return re.sub(r"^( *\w+: )\{(\w+(?:\.\w+)+)\} *(#.*)?$", show, doc, flags=re.M)

@@ -3,7 +3,10 @@
 An anomalous sample draws its point count, then up to ``anomalies.max_attempts`` times draws
 anomaly parameters, applies the operator(s), samples the edited surface and labels it; an
 attempt is accepted when every anomaly owns at least one point and the anomalous fraction lies
-in ``anomalies.anomalous_fraction``. All randomness comes from the job's own seed, in order.
+in ``anomalies.anomalous_fraction``. With a sensor for the job's split (the recipe's ``sensor``
+section), the points are those the scanner sees (:mod:`anomalygen.sensor`), labelled before noise
+and pose, and the checks apply to that cloud: an anomaly the scan does not see is redrawn. All
+randomness comes from the job's own seed, in order.
 An operator that cannot edit the unedited mesh at all (:class:`MeshPreconditionFailed`) fails
 the sample at once: no attempt could succeed.
 """
@@ -23,6 +26,7 @@ from anomalygen.ops.base import area_scale
 from anomalygen.plan import NORMAL, SampleJob
 from anomalygen.recipe import Recipe
 from anomalygen.sample import sample_surface
+from anomalygen.sensor.capture import measure, observe
 from anomalygen.shards import Sample
 
 
@@ -83,24 +87,30 @@ def make_sample(job: SampleJob, recipe: Recipe, base: trimesh.Trimesh, timings: 
 
 def _labelled(job: SampleJob, base: trimesh.Trimesh, edits: list, count: int, rng: np.random.Generator,
               recipe: Recipe, timings: dict) -> Sample:
-    """Sample ``count`` points on the result of ``edits`` (``base`` if none) and label them."""
+    """Sample ``count`` points on the result of ``edits`` (``base`` if none) and label them; through
+    the sensor of the job's split when the recipe has one."""
     mesh = edits[-1].mesh if edits else base
+    sensor = recipe.sensor.for_split(job.split) if recipe.sensor else None
     started = time.perf_counter()
-    surface = sample_surface(mesh, count, rng)
-    index = anomaly_index(base, edits, surface.face_index, surface.barycentric, recipe.points.label_threshold)
-    timings["sampling"] += time.perf_counter() - started
+    if sensor is None:
+        surface = sample_surface(mesh, count, rng)
+        index = anomaly_index(base, edits, surface.face_index, surface.barycentric, recipe.points.label_threshold)
+        cloud = {"points": surface.points.astype(np.float32), "normals": surface.normals.astype(np.float32),
+                 "anomaly_index": index}
+    else:                               # labels on the exact surface points seen, before noise and pose
+        seen = observe(mesh, count, sensor, rng)
+        index = anomaly_index(base, edits, seen.surface.face_index, seen.surface.barycentric,
+                              recipe.points.label_threshold)
+        cloud = vars(measure(seen, index, sensor.noise, rng))
+    timings["sampling" if sensor is None else "scanning"] += time.perf_counter() - started
     return Sample(
         sample_id=job.sample_id,
         class_name=job.class_name,
         split=job.split,
         kind=job.kind,
-        points=surface.points.astype(np.float32),
-        normals=surface.normals.astype(np.float32),
-        anomaly_index=index,
         types=[job.kind] * len(edits),
         params=[edit.params for edit in edits],
         seed=job.seed,
         mesh_ply=encode_mesh(mesh) if recipe.output.keep_meshes else None,
+        **cloud,
     )
-
-

@@ -30,8 +30,8 @@ from anomalygen.generate import MeshUnusable, SampleFailed, make_sample
 from anomalygen.outlock import output_lock
 from anomalygen.plan import SampleJob, ShardJob, class_of, class_shard_ids, shard_jobs
 from anomalygen.recipe import Recipe
-from anomalygen.shards import (MANIFEST, SCHEMA_VERSION, SHARD_DIR, Sample, count_samples, file_sha256, read_manifest,
-                               shard_path, write_manifest, write_shard)
+from anomalygen.shards import (MANIFEST, PLAIN_SCHEMA_VERSION, SCHEMA_VERSION, SHARD_DIR, Sample, count_samples,
+                               file_sha256, read_manifest, shard_path, write_manifest, write_shard)
 from anomalygen.storage.atomic import temporary_owner
 
 
@@ -267,7 +267,7 @@ def new_manifest(recipe: Recipe) -> dict:
     import scipy
 
     return {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": SCHEMA_VERSION if recipe.sensor else PLAIN_SCHEMA_VERSION,
         "recipe": {"name": recipe.name, "version": recipe.version, "seed": recipe.seed, "digest": recipe.digest()},
         "versions": {
             "anomalygen": __version__,

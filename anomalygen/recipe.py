@@ -60,6 +60,26 @@ Recipe reference (defaults shown, filled in from :data:`DEFAULTS`; only ``name``
                                     #   quoted 8-digit id; the model folder <root>/<id>/<model>
                                     #   must hold the mesh file of a ShapeNetCore layout
                                     #   (anomalygen.shapes.shapenet.LAYOUTS: v2, else v1)
+    sensor:                         # optional; absent (or null): every split is sampled as
+                                    #   before (complete, noise-free, canonical pose)
+      test:                         # train | test: the scanner of that split (null: none)
+        pose:                       # a rigid transform drawn per sample
+          rotation: {sensor.pose.rotation}  # none | up (about +z) | any (uniform over rotations)
+          up_degrees: {sensor.pose.up_degrees}  # number in [0, 180]: rotation up within +-this
+          translation: {sensor.pose.translation}  # number in [0, 0.2]: each coordinate within +-this
+        scan:                       # null: the whole surface; a mapping ({} for the defaults):
+                                    #   only surface visible from a viewpoint is sampled
+          placement: {sensor.scan.placement}  # single | ring (turntable) | sphere (Fibonacci)
+          viewpoints: {sensor.scan.viewpoints}  # integer in [1, 64] (1 for single)
+          distance: {sensor.scan.distance}  # number in [2, 20]: to the centre, unit-sphere units
+          elevation: {sensor.scan.elevation}  # number in [-90, 90], degrees (single, ring)
+          oversample: {sensor.scan.oversample}  # integer in [1, 16]: surface candidates per point
+                                    #   of points.count; a scan keeps at most points.count
+          grazing_angle: {sensor.scan.grazing_angle}  # number in [10, 89], degrees: no return beyond
+        noise:
+          range_std: {sensor.noise.range_std}  # number in [0, 0.05]: Gaussian, along the view ray
+          outliers: {sensor.noise.outliers}  # number in [0, 0.2]: outliers added per scanned point
+          quantisation: {sensor.noise.quantisation}  # number in [0, 0.01]: coordinate step, 0: none
     output:
       dir: {output.dir}  # relative to the working directory
       shard_size: {output.shard_size}  # integer in [1, 100000]
@@ -85,8 +105,8 @@ Further rules:
   the recipe says nothing), so the digest also changes when a default range changes.
 * :meth:`Recipe.digest` hashes everything but the recipe's own path, so the same recipe at two
   paths has the same digest when its resolved roots are equal. Keys added after recipes were
-  published (``source.watertight``, ``source.min_thickness``) are left out of the hash while
-  they hold their default, so those recipes keep their digest.
+  published (``source.watertight``, ``source.min_thickness``, ``sensor``) are left out of the
+  hash while they hold their default (absent for ``sensor``), so those recipes keep their digest.
 """
 
 from __future__ import annotations
@@ -94,13 +114,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from anomalygen.checks import (NAME_RE, NAME_TEXT, PATH_PROBLEM, Checker, RecipeError, is_name,  # noqa: F401
-                               is_number, is_path, join_key, load_yaml, path_kind, resolve_path)
+                               is_number, is_path, join_key, load_yaml, path_kind, resolve_path, show_defaults)
+from anomalygen.sensor.spec import SensorSpec, sensor_from_mapping
 
 ROOT_KEY = "<root>"
 
@@ -110,6 +130,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "anomalies": {"per_sample": 1, "anomalous_fraction": [0.01, 0.07], "max_attempts": 12},
     "splits": {"train": 4, "test": {"normal": 15, "bulge": 7, "concavity": 7}},
     "output": {"dir": "out/<name>", "shard_size": 32, "compression": "gzip", "keep_meshes": False},
+    "sensor": {                                 # each split's block (sensor.train, sensor.test)
+        "pose": {"rotation": "none", "up_degrees": 180, "translation": 0.0},
+        "scan": {"placement": "single", "viewpoints": 1, "distance": 3.0, "elevation": 30,
+                 "oversample": 1, "grazing_angle": 80},
+        "noise": {"range_std": 0.0, "outliers": 0.0, "quantisation": 0.0},
+    },
 }
 """Every default of the recipe, stated once: validation reads them here, and the reference in
 this module's docstring shows them from here (``out/<name>`` is the recipe's name)."""
@@ -169,6 +195,7 @@ class Recipe:
     anomalies: AnomalySpec
     classes: tuple[ClassSpec, ...]
     output: OutputSpec
+    sensor: SensorSpec | None = None   # None: no sensor section (the output of before it)
 
     def canonical_json(self) -> str:
         """The validated recipe without ``path`` as canonical JSON (sorted keys, no spaces);
@@ -178,6 +205,8 @@ class Recipe:
         for section, key, default in LATER_DEFAULTS:
             if data[section][key] == default:
                 del data[section][key]
+        if data["sensor"] is None:               # added later, like LATER_DEFAULTS
+            del data["sensor"]
         for cls in data["classes"]:              # only classes of sources with options of their own
             if not cls["options"]:
                 del cls["options"]
@@ -233,7 +262,7 @@ def load_recipe(path: str | Path) -> Recipe:
 
 COMPRESSIONS = ("gzip", "lzf", "none")
 MAX_THICKNESS = 0.3
-TOP_KEYS = ("name", "version", "seed", "source", "points", "anomalies", "splits", "classes", "output")
+TOP_KEYS = ("name", "version", "seed", "source", "points", "anomalies", "splits", "classes", "output", "sensor")
 ANOMALY_SETTINGS = ("per_sample", "anomalous_fraction", "max_attempts")
 MAX_COUNT = 1_000_000   # samples per class and (split, kind): a typo of a few zeros fails here,
                         # not hours later on a full disk
@@ -262,7 +291,8 @@ def recipe_from_mapping(data: Mapping, path: str | Path = "<memory>") -> Recipe:
         check.fail("classes", None, "a non-empty mapping of class names (required)")
     classes = _classes(check, doc["classes"], source, dict(SOURCES), ops, train, test)
     output = _output(check, doc.get("output"), name)
-    return Recipe(Path(path), name, version, seed, source, points, anomalies, classes, output)
+    sensor = sensor_from_mapping(check, doc.get("sensor"), DEFAULTS["sensor"])
+    return Recipe(Path(path), name, version, seed, source, points, anomalies, classes, output, sensor)
 
 
 def _source(check: Checker, data: object, base: Path, sources: dict) -> SourceSpec:
@@ -409,24 +439,5 @@ def _output(check: Checker, data: object, name: str) -> OutputSpec:
 # --------------------------------------------------------------------------------------------
 # The reference in the module docstring shows DEFAULTS
 
-def _yaml_value(value: Any) -> str:
-    if value is None or isinstance(value, bool):
-        return {None: "null", True: "true", False: "false"}[value]
-    if isinstance(value, list):
-        return "[" + ", ".join(map(_yaml_value, value)) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_yaml_value(v)}" for k, v in value.items()) + "}"
-    return str(value)
-
-
-def _show_defaults(doc: str) -> str:
-    """``key: {section.key}  # comment`` -> ``key: <default>`` with the comment at column 36."""
-    def show(match: re.Match) -> str:
-        head = f"{match[1]}{_yaml_value(DEFAULTS[match[2]][match[3]])}"
-        return f"{head:<35} {match[4]}" if match[4] else head
-
-    return re.sub(r"^( *\w+: )\{(\w+)\.(\w+)\} *(#.*)?$", show, doc, flags=re.M)
-
-
 if __doc__:                                     # None under python -OO
-    __doc__ = _show_defaults(__doc__)
+    __doc__ = show_defaults(__doc__, DEFAULTS)

@@ -20,10 +20,18 @@ object_label            (n,) uint8       1 for an anomalous sample
 anomalous_fraction      (n,) float32     fraction of the sample's points labelled 1
 checksum                (n,) str         see :func:`sample_checksum`
 mesh_ply                (n,) vlen uint8  binary PLY of the sampled mesh (keep_meshes only)
+pose                    (n, 4, 4) f8     canonical -> posed coordinates (sensor splits only)
+outliers                (n,) int64       the last outliers[i] points are outliers (sensor)
+scan/viewpoints         (Q, 3) float64   the scanner positions of all samples, posed frame
+scan/offsets            (n+1,) int64     sample i's viewpoints are rows offsets[i]:offsets[i+1]
 ======================  ===============  ================================================
 
 File attributes: schema_version, anomalygen_version, recipe_name, recipe_digest, class_name,
 split, shard_id. Nothing here imports torch or the generator.
+
+Schema 2 added the sensor datasets (pose, outliers, scan/). A shard of a split without a sensor
+has none of them and is written as schema 1, byte for byte what it was before; the reader takes
+both and gives a schema-1 sample the identity pose, no viewpoints and no outliers.
 
 A shard's bytes depend on its content only (no timestamps), so the manifest can record each
 file's sha256 (:func:`file_sha256`) and a rerun or ``verify --data`` can find damaged files.
@@ -46,7 +54,10 @@ import numpy as np
 from anomalygen.storage import atomic, ragged
 from anomalygen.storage.atomic import atomic_path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+PLAIN_SCHEMA_VERSION = 1   # the schema of shards (and manifests) without sensor data: as before it
+READABLE_SCHEMAS = (PLAIN_SCHEMA_VERSION, SCHEMA_VERSION)
+SCAN_GROUP = "scan"
 MANIFEST = "manifest.json"
 SHARD_DIR = "shards"
 POINT_DECIMALS = 5   # checksums see points rounded to 1e-5 units (10 micrometres on a 1 m object)
@@ -68,6 +79,9 @@ class Sample:
     params: list[dict] = field(default_factory=list)
     seed: int = 0
     mesh_ply: bytes | None = None
+    pose: np.ndarray | None = None        # (4, 4) canonical -> posed; None: made without a sensor
+    viewpoints: np.ndarray | None = None  # (V, 3) scanner positions, posed frame; (0, 3): no scanner
+    outliers: int = 0                     # the last ``outliers`` points are outliers (label 0)
 
     @property
     def labels(self) -> np.ndarray:
@@ -152,8 +166,9 @@ def _write_h5(tmp: Path, samples: Sequence[Sample], attrs: dict, compression: st
     # equal samples must give equal bytes: no chunk cache, so chunks are placed in the file as
     # they are written, not when the dataset object happens to be freed (later where a profiler
     # holds the frame, as Dask's does), and no timestamps (h5py's default, said explicitly)
+    sensed = any(s.pose is not None for s in samples)
     with h5py.File(tmp, "w", track_order=True, rdcc_nbytes=0) as f:
-        f.attrs.update({"schema_version": SCHEMA_VERSION, **attrs})
+        f.attrs.update({"schema_version": SCHEMA_VERSION if sensed else PLAIN_SCHEMA_VERSION, **attrs})
 
         def put(name, data=None, **kwargs):
             return f.create_dataset(name, data=data, track_times=False, **kwargs)
@@ -175,6 +190,21 @@ def _write_h5(tmp: Path, samples: Sequence[Sample], attrs: dict, compression: st
             meshes = put("mesh_ply", shape=(len(samples),), dtype=h5py.vlen_dtype(np.uint8))
             for i, s in enumerate(samples):
                 meshes[i] = np.frombuffer(s.mesh_ply or b"", dtype=np.uint8)
+        if sensed:
+            put("pose", np.array([_pose(s) for s in samples], dtype=np.float64).reshape(-1, 4, 4))
+            put("outliers", np.array([s.outliers for s in samples], dtype=np.int64))
+            views = [_viewpoints(s) for s in samples]
+            scan = f.create_group(SCAN_GROUP, track_order=True)
+            ragged.write_column(scan, "viewpoints", views, np.float64, (3,))
+            ragged.write_offsets(scan, [len(v) for v in views])
+
+
+def _pose(sample: Sample) -> np.ndarray:
+    return np.eye(4) if sample.pose is None else sample.pose
+
+
+def _viewpoints(sample: Sample) -> np.ndarray:
+    return np.zeros((0, 3)) if sample.viewpoints is None else sample.viewpoints
 
 
 def _text(values) -> list[str]:
@@ -185,7 +215,8 @@ class ShardError(ValueError):
     """A shard file that cannot be read (damaged, truncated, another schema); one line naming it."""
 
 
-_TABLE = ("attrs", "offsets", "sample_ids", "kinds", "types", "params", "seeds", "checksums", "has_meshes")
+_TABLE = ("attrs", "offsets", "sample_ids", "kinds", "types", "params", "seeds", "checksums", "has_meshes",
+          "poses", "outlier_counts", "viewpoints")
 
 
 class Shard:
@@ -207,9 +238,11 @@ class Shard:
 
     def _read_table(self) -> dict:
         with self.open() as f:
-            if int(f.attrs.get("schema_version", -1)) != SCHEMA_VERSION:
+            if int(f.attrs.get("schema_version", -1)) not in READABLE_SCHEMAS:
                 raise ShardError(f"{self.path}: schema_version {f.attrs.get('schema_version')!r}, "
-                                 f"expected {SCHEMA_VERSION}")
+                                 f"expected one of {', '.join(map(str, READABLE_SCHEMAS))}")
+            n = len(f["sample_id"])
+            sensed = "pose" in f
             return {
                 "attrs": {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()},
                 "offsets": ragged.read_offsets(f),
@@ -220,6 +253,10 @@ class Shard:
                 "seeds": f["seed"][:],
                 "checksums": _text(f["checksum"][:]),
                 "has_meshes": "mesh_ply" in f,
+                "poses": f["pose"][:] if sensed else np.broadcast_to(np.eye(4), (n, 4, 4)),
+                "outlier_counts": f["outliers"][:] if sensed else np.zeros(n, dtype=np.int64),
+                "viewpoints": (ragged.read_all(f[SCAN_GROUP], "viewpoints", ragged.read_offsets(f[SCAN_GROUP]))
+                               if sensed else [np.zeros((0, 3))] * n),
             }
 
     @contextmanager
@@ -255,6 +292,9 @@ class Shard:
             params=self.params[i],
             seed=int(self.seeds[i]),
             mesh_ply=f["mesh_ply"][i].tobytes() if self.has_meshes else None,
+            pose=np.array(self.poses[i]),
+            viewpoints=self.viewpoints[i],
+            outliers=int(self.outlier_counts[i]),
         )
 
     def column(self, name: str) -> list[np.ndarray]:

@@ -1,6 +1,8 @@
 """Synthesis benchmark: samples per second at 1 and 2 workers, per-stage times, peak memory,
 and the floor measured in the same run (the same number of points sampled and written from
-the same prepared meshes with no edit at all). Run with ``make bench``.
+the same prepared meshes with no edit at all). Then the scan case: the floor again with a
+sensor on every split (:data:`SCAN`), and the scanning cost per sample as a ratio to the
+floor's sampling cost per sample. Run with ``make bench``.
 
     python benchmarks/run.py [--recipe RECIPE] [--classes a,b] [--workers 1,2]
 """
@@ -18,7 +20,9 @@ from pathlib import Path
 
 from anomalygen.execute import Execution
 from anomalygen.pipeline import default_cache_dir, synthesize
-from anomalygen.recipe import load_recipe
+from anomalygen.checks import Checker
+from anomalygen.recipe import DEFAULTS, load_recipe
+from anomalygen.sensor.spec import sensor_from_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -101,6 +105,16 @@ def without_edits(recipe):
     return dataclasses.replace(recipe, classes=classes)
 
 
+SCAN = {"pose": {"rotation": "any"}, "scan": {"placement": "single"}}
+"""The scan case's sensor block (on both splits): a random pose, one viewpoint, the defaults."""
+
+
+def with_sensor(recipe, block: dict = SCAN):
+    """The same recipe with ``block`` as the sensor of every split."""
+    sensor = sensor_from_mapping(Checker("benchmarks/run.py"), {"train": block, "test": block}, DEFAULTS["sensor"])
+    return dataclasses.replace(recipe, sensor=sensor)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", default=str(ROOT / "recipes" / "anomaly_shapenet.yaml"))
@@ -121,6 +135,9 @@ def main() -> None:
         rows.append((f"synthesis, {workers} worker(s)", timed_run(recipe, workers, classes, cache_dir)))
     floor = timed_run(without_edits(recipe), max(int(w) for w in args.workers.split(",")), classes, cache_dir)
     rows.append((f"floor (no edit), {max(int(w) for w in args.workers.split(','))} worker(s)", floor))
+    scanned = timed_run(with_sensor(without_edits(recipe)), max(int(w) for w in args.workers.split(",")), classes,
+                        cache_dir)
+    rows.append(("floor scanned (sensor SCAN)", scanned))
 
     print(f"recipe {recipe.name} v{recipe.version}; mesh preparation (cache warm-up): {preparation:.1f} s")
     print(f"{'run':32s} {'wall s':>8s} {'samples':>8s} {'failed':>7s} {'samples/s':>10s} {'peak MB':>8s} "
@@ -129,8 +146,12 @@ def main() -> None:
         stages = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["stages"].items()))
         print(f"{name:32s} {r['wall']:8.1f} {r['samples']:8d} {r['failed']:7d} {r['samples'] / r['wall']:10.2f} "
               f"{r['pss_mb']:8.0f} {r['rss_mb']:7.0f}  {stages}")
-    same_workers = rows[-2][1]
+    same_workers = rows[-3][1]
     print(f"synthesis / floor at the same worker count: {same_workers['wall'] / floor['wall']:.2f}x")
+    sampling = floor["stages"]["sampling"] / floor["samples"]
+    scanning = scanned["stages"]["scanning"] / scanned["samples"]
+    print(f"scanning {scanning * 1000:.1f} ms per sample (sensor {SCAN}) against sampling {sampling * 1000:.1f} ms: "
+          f"{scanning / sampling:.2f}x")
     print("peak MB: the run's processes together (main + workers), proportional set size, sampled every 0.2 s; "
           "(rss): summed resident size, an upper bound that counts shared pages per process")
 

@@ -16,7 +16,7 @@ SECOND_RELEASE = {"cabinet0", "cap1", "cap2", "chair0", "cup2", "desk0", "knife0
 """The classes Anomaly-ShapeNet's second release adds (shared/reference/loaders.md)."""
 
 
-@pytest.mark.parametrize("name", ["ci_small", "anomaly_shapenet", "anomaly_shapenet_v2"])
+@pytest.mark.parametrize("name", ["ci_small", "anomaly_shapenet", "anomaly_shapenet_v2", "real3d_like"])
 def test_manifest_matches_its_recipe(name):
     recipe = load_recipe(ROOT / "recipes" / f"{name}.yaml")
     manifest = json.loads((ROOT / "recipes" / "manifests" / f"{name}.json").read_text())

@@ -243,7 +243,7 @@ PROCEDURAL_ERRORS = [
      "anomalies.bulge.radiuss: got 'radiuss', expected one of radius, height (did you mean 'radius'?)"),
     (lambda d: _set(d, "seeed", 1),
      "seeed: got 'seeed', expected one of name, version, seed, source, points, anomalies, splits, "
-     "classes, output (did you mean 'seed'?)"),
+     "classes, output, sensor (did you mean 'seed'?)"),
     (lambda d: _set(d, "anomalies.dent", {}),
      "anomalies.dent: got 'dent', expected one of per_sample, anomalous_fraction, max_attempts, bulge, "
      "concavity, scratch, crack, hole, break, bending"),
@@ -483,7 +483,7 @@ def test_recipe_that_is_not_a_mapping(tmp_path, text, shown):
     path = write(tmp_path / "list.yaml", text)
     assert str(pytest.raises(RecipeError, load_recipe, path).value) == (
         f"{path}: <root>: got {shown}, expected a mapping with keys among name, version, seed, source, points, "
-        "anomalies, splits, classes, output")
+        "anomalies, splits, classes, output, sensor")
 
 
 def test_missing_or_unreadable_recipe_file(tmp_path):

@@ -31,7 +31,7 @@ from anomalygen.formats.staging import check_target, staged_folder
 from anomalygen.formats.trees import mesh_file
 from anomalygen.recipe import NAME_TEXT, is_name
 from anomalygen.geometry.normals import pca_normals
-from anomalygen.shards import SCHEMA_VERSION, Sample, count_samples, shard_path, write_manifest, write_shard
+from anomalygen.shards import PLAIN_SCHEMA_VERSION, Sample, count_samples, shard_path, write_manifest, write_shard
 
 NORMAL = "normal"
 
@@ -366,7 +366,7 @@ def import_folder(src, out_dir, layout: FolderLayout, *, normals: str = "estimat
     # every name is checked before anything is written
     plans = [(class_dir, _identified(_class_name(class_dir), _entries(class_dir), exported)) for class_dir in class_dirs]
     manifest = {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": PLAIN_SCHEMA_VERSION,     # imported clouds carry no sensor data
         "source": {"format": layout.name, "path": str(src)},
         "versions": {"anomalygen": __version__, "python": platform.python_version(), "numpy": np.__version__,
                      "scipy": scipy.__version__, "trimesh": trimesh.__version__, "h5py": h5py.__version__},

@@ -10,5 +10,6 @@ Plain numpy arrays in and out, one concern per module:
 * :mod:`~anomalygen.geometry.frames`: tangent frames around a direction;
 * :mod:`~anomalygen.geometry.sampling`: area-uniform random surface points;
 * :mod:`~anomalygen.geometry.normals`: PCA normals of point clouds;
-* :mod:`~anomalygen.geometry.rays`: the ray caster (trimesh's ray module).
+* :mod:`~anomalygen.geometry.rays`: the ray caster (trimesh's ray module);
+* :mod:`~anomalygen.geometry.zbuffer`: the rays through one eye point at once (a face buffer).
 """
