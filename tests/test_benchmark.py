@@ -132,6 +132,18 @@ def test_a_bad_config_value_exits_2_naming_the_key(imported, tmp_path, command):
     assert not (tmp_path / "r" / "runs").exists()          # refused before any work
 
 
+def test_a_bad_align_value_exits_2_naming_the_key(imported, tmp_path):
+    data, _ = imported
+    bad = tmp_path / "align.yaml"
+    bad.write_text("align: sideways\n")
+    result = CliRunner().invoke(main, ["benchmark", "--methods", "btf-fpfh", "--config", f"btf-fpfh={bad}",
+                                       "--data", str(data), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == \
+        "error: baseline config: align: got 'sideways', expected one of none, template"
+    assert not (tmp_path / "r" / "runs").exists()
+
+
 def test_benchmark_on_worker_processes_equals_serial(imported, tmp_path):
     """The classes run as jobs of anomalygen.execute.Execution, as synthesis does: the tables do not
     depend on where they ran (and --jobs still works, as the old name of --workers)."""

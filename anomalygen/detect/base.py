@@ -14,6 +14,7 @@ lists, dicts), so it loads with ``torch.load(weights_only=True)``::
 
     {"format_version": 1, "method": "imrnet", "config": {...every config field...},
      "state": {...method state, e.g. the model's state_dict...},
+     "align": {"template": (T, 3) tensor, "seed": int} with config ``align: template``, else {},
      "data_digest": "<sha256 given by the caller>" or None, "info": {...history, timings...}}
 """
 
@@ -26,6 +27,7 @@ from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
+from anomalygen.detect.align import TemplateAligner
 from anomalygen.storage.atomic import atomic_path
 
 __all__ = [
@@ -59,7 +61,9 @@ class Detector(ABC):
     :meth:`score`, :meth:`state_dict` and :meth:`load_state_dict`, and are registered with
     :func:`register`. ``label`` is the name tables show (default: ``name``); ``encoder_from``
     names the method whose trained model of the same class can serve as this one's ``encoder``
-    config (a benchmark then trains that method first and hands its model on).
+    config (a benchmark then trains that method first and hands its model on). ``aligner``
+    (:mod:`anomalygen.detect.align`) is the config's ``align`` step: ``fit`` passes its clouds
+    through ``self.aligner.fit(clouds, seed)`` and ``score`` its cloud through ``self.aligner(cloud)``.
     """
 
     name: ClassVar[str] = ""
@@ -73,6 +77,8 @@ class Detector(ABC):
         elif isinstance(config, dict):
             config = config_from_dict(self.config_class, config)
         self.config = config
+        # a config without the key (a detector registered from outside) never aligns
+        self.aligner = TemplateAligner(getattr(config, "align", "none"))
         self.info: dict = {}          # history and timings recorded by fit, saved with the model
 
     @abstractmethod
@@ -107,6 +113,7 @@ class Detector(ABC):
             "method": self.name,
             "config": dataclasses.asdict(self.config),
             "state": self.state_dict(),
+            "align": self.aligner.state(),
             "data_digest": data_digest,
             "info": self.info,
         }
@@ -131,6 +138,7 @@ class Detector(ABC):
             config.device = device
         det = target(config)
         det.load_state_dict(payload["state"])
+        det.aligner.load_state(payload.get("align") or {})
         det.info = payload.get("info") or {}
         det.data_digest = payload.get("data_digest")
         return det

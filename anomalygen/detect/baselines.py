@@ -38,40 +38,17 @@ import torch
 from scipy.spatial import cKDTree
 from scipy.special import logsumexp
 
+from anomalygen.detect.align import check_align
 from anomalygen.detect.base import Detector, config_from_dict, register
+from anomalygen.detect.fpfh import fpfh, voxel_points
 from anomalygen.detect.geometry import normalise, spread_to_points
 from anomalygen.detect.imrnet import IMRNet, IMRNetConfig
-from anomalygen.geometry.normals import orient_outward
 
 __all__ = ["BTFRaw", "BTFFPFH", "PatchCoreFPFH", "PatchCoreIMRNet", "fpfh", "greedy_coreset", "nearest_bank",
            "reweighted_max"]
 
 
 # ----------------------------------------------------------------------------- features and banks
-
-def voxel_points(points: np.ndarray, voxel: float) -> np.ndarray:
-    """Voxel down-sampling (open3d: the mean point of each occupied voxel): (N, 3) -> (S, 3) float64."""
-    import open3d as o3d
-
-    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.asarray(points, np.float64)))
-    return np.asarray(cloud.voxel_down_sample(voxel).points)
-
-
-def fpfh(points: np.ndarray, voxel: float) -> np.ndarray:
-    """FPFH descriptors (S, 33) float32 of points (S, 3), radii in units of ``voxel`` as in the peers.
-
-    Normals: radius 2 x voxel, at most 30 neighbours, oriented away from the centroid;
-    FPFH: radius 5 x voxel, at most 100 neighbours.
-    """
-    import open3d as o3d
-
-    search = o3d.geometry.KDTreeSearchParamHybrid
-    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.asarray(points, np.float64)))
-    cloud.estimate_normals(search(radius=2 * voxel, max_nn=30))
-    cloud.normals = o3d.utility.Vector3dVector(orient_outward(np.asarray(cloud.points), np.asarray(cloud.normals)))
-    feature = o3d.pipelines.registration.compute_fpfh_feature(cloud, search(radius=5 * voxel, max_nn=100))
-    return np.asarray(feature.data, np.float32).T.copy()
-
 
 def centred_patches(points: np.ndarray, k: int) -> np.ndarray:
     """Each point's ``k`` nearest other points relative to it, nearest first: (S, 3) -> (S, 3k) float32."""
@@ -157,6 +134,10 @@ class MemoryBankConfig:
     patch_k: int = 8                # patchcore-fpfh: neighbours averaged into a patch feature
     coreset_fraction: float = 1.0   # share of the bank kept by the greedy coreset (1: all, BTF)
     reweight_neighbours: int = 0    # PatchCore's b (0: plain max, BTF)
+    align: str = "none"             # "template": register clouds to the first training cloud (detect.align)
+
+    def __post_init__(self):
+        check_align(self.align, "baseline")
 
 
 class _BankDetector(Detector):
@@ -200,11 +181,12 @@ class _PointBankDetector(_BankDetector):
             progress: Callable[[dict], None] | None = None) -> "_PointBankDetector":
         if not clouds:
             raise ValueError("fit needs at least one normal cloud")
+        clouds = self.aligner.fit(clouds, seed)
         self._store(np.concatenate([self.features(self._sampled(cloud)[1]) for cloud in clouds]), seed, len(clouds))
         return self
 
     def score(self, cloud: np.ndarray) -> tuple[float, np.ndarray]:
-        pts, sampled = self._sampled(cloud)
+        pts, sampled = self._sampled(self.aligner(cloud))
         obj, sampled_scores = self._match(self.features(sampled))
         _, owner = cKDTree(sampled).query(pts, k=1)
         return obj, sampled_scores[owner].astype(np.float32)
@@ -267,6 +249,10 @@ class PatchCoreIMRNetConfig:
     bank_copies: int = 8             # GPS samplings (different start points) of each training cloud
     coreset_fraction: float = 0.1
     reweight_neighbours: int = 3
+    align: str = "none"              # "template": register clouds to the first training cloud (detect.align)
+
+    def __post_init__(self):
+        check_align(self.align, "patchcore-imrnet")
 
 
 @register
@@ -287,6 +273,7 @@ class PatchCoreIMRNet(_BankDetector):
         c = self.config
         if not clouds:
             raise ValueError("fit needs at least one normal cloud")
+        clouds = self.aligner.fit(clouds, seed)
         if c.encoder:
             self.encoder = IMRNet.load(c.encoder)
         else:
@@ -300,7 +287,7 @@ class PatchCoreIMRNet(_BankDetector):
     def score(self, cloud: np.ndarray) -> tuple[float, np.ndarray]:
         if self.encoder is None:
             raise RuntimeError("patchcore-imrnet is not fitted")
-        patches = self.encoder.patch_features(cloud)
+        patches = self.encoder.patch_features(self.aligner(cloud))
         obj, patch_scores = self._match(patches.features)
         per_patch_point = torch.from_numpy(patch_scores.astype(np.float32))[:, None, None].expand(
             -1, patches.member.shape[1], 1)

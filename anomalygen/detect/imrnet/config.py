@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from anomalygen.detect.align import ALIGN_CHOICES
+
 __all__ = ["IMRNetConfig", "ConfigError", "ARCHITECTURE"]
 
 # the fields that shape the network's weights: a checkpoint fine-tuned with ``init`` must agree on them
@@ -91,6 +93,7 @@ class IMRNetConfig:
     point_weight: float = _num(1.0, 0.0, 100.0)      # fusion weights of the two z-scored levels
     feature_weight: float = _num(1.0, 0.0, 100.0)
     top_fraction: float = _num(0.01, 1e-6, 1.0)      # object score = mean of the top 1% point scores
+    align: str = _choice("none", *ALIGN_CHOICES)     # "template": register clouds to the first training cloud (detect.align)
 
     def __post_init__(self):
         for f in dataclasses.fields(self):

@@ -182,6 +182,7 @@ class IMRNet(Detector):
         c = self.config
         if not clouds:
             raise ValueError("fit needs at least one normal cloud")
+        clouds = self.aligner.fit(clouds, seed)
         self.seed = int(seed)
         t0 = time.perf_counter()
         with torch_settings(c.threads, c.deterministic):
@@ -415,7 +416,7 @@ class IMRNet(Detector):
             raise RuntimeError("IMRNet is not fitted")
         with torch_settings(self.config.threads, False):
             self.model.eval()
-            return self._maps(self._prepare(cloud), passes, self._reference(leave_out))
+            return self._maps(self._prepare(self.aligner(cloud)), passes, self._reference(leave_out))
 
     def score(self, cloud: np.ndarray) -> tuple[float, np.ndarray]:
         """(object score, (N,) float32 fused point scores) of one cloud (N, 3), in its point order."""
@@ -423,7 +424,7 @@ class IMRNet(Detector):
             raise RuntimeError("IMRNet is not fitted")
         with torch_settings(self.config.threads, False):
             self.model.eval()
-            fused = self._fuse(*self._levels(*self._prepare(cloud), reference=self._reference()))
+            fused = self._fuse(*self._levels(*self._prepare(self.aligner(cloud)), reference=self._reference()))
         top = max(1, int(math.ceil(self.config.top_fraction * len(fused))))
         return float(np.sort(fused)[-top:].mean()), fused
 
