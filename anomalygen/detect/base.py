@@ -14,7 +14,7 @@ lists, dicts), so it loads with ``torch.load(weights_only=True)``::
 
     {"format_version": 1, "method": "imrnet", "config": {...every config field...},
      "state": {...method state, e.g. the model's state_dict...},
-     "align": {"template": (T, 3) tensor, "seed": int} with config ``align: template``, else {},
+     "align": {"template": (T, 3), "centre": (3,), "scale", "seed"} with ``align: template``, else {},
      "data_digest": "<sha256 given by the caller>" or None, "info": {...history, timings...}}
 """
 
@@ -62,8 +62,8 @@ class Detector(ABC):
     :func:`register`. ``label`` is the name tables show (default: ``name``); ``encoder_from``
     names the method whose trained model of the same class can serve as this one's ``encoder``
     config (a benchmark then trains that method first and hands its model on). ``aligner``
-    (:mod:`anomalygen.detect.align`) is the config's ``align`` step: ``fit`` passes its clouds
-    through ``self.aligner.fit(clouds, seed)`` and ``score`` its cloud through ``self.aligner(cloud)``.
+    (:mod:`anomalygen.detect.align`) is the config's ``align`` step: ``fit`` calls
+    ``self.aligner.fit(clouds, seed)`` and every cloud is normalised by ``self.aligner.normalise``.
     """
 
     name: ClassVar[str] = ""

@@ -41,7 +41,7 @@ from scipy.special import logsumexp
 from anomalygen.detect.align import check_align
 from anomalygen.detect.base import Detector, config_from_dict, register
 from anomalygen.detect.fpfh import fpfh, voxel_points
-from anomalygen.detect.geometry import normalise, spread_to_points
+from anomalygen.detect.geometry import spread_to_points
 from anomalygen.detect.imrnet import IMRNet, IMRNetConfig
 
 __all__ = ["BTFRaw", "BTFFPFH", "PatchCoreFPFH", "PatchCoreIMRNet", "fpfh", "greedy_coreset", "nearest_bank",
@@ -174,19 +174,19 @@ class _PointBankDetector(_BankDetector):
 
     def _sampled(self, cloud: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Normalised input points (N, 3) and their voxel down-sampling (S, 3)."""
-        pts = normalise(cloud)[0].astype(np.float64)
+        pts = self.aligner.normalise(cloud).astype(np.float64)
         return pts, voxel_points(pts, self.config.voxel)
 
     def fit(self, clouds: Sequence[np.ndarray], seed: int = 0,
             progress: Callable[[dict], None] | None = None) -> "_PointBankDetector":
         if not clouds:
             raise ValueError("fit needs at least one normal cloud")
-        clouds = self.aligner.fit(clouds, seed)
+        self.aligner.fit(clouds, seed)
         self._store(np.concatenate([self.features(self._sampled(cloud)[1]) for cloud in clouds]), seed, len(clouds))
         return self
 
     def score(self, cloud: np.ndarray) -> tuple[float, np.ndarray]:
-        pts, sampled = self._sampled(self.aligner(cloud))
+        pts, sampled = self._sampled(cloud)
         obj, sampled_scores = self._match(self.features(sampled))
         _, owner = cKDTree(sampled).query(pts, k=1)
         return obj, sampled_scores[owner].astype(np.float32)
@@ -273,11 +273,12 @@ class PatchCoreIMRNet(_BankDetector):
         c = self.config
         if not clouds:
             raise ValueError("fit needs at least one normal cloud")
-        clouds = self.aligner.fit(clouds, seed)
+        self.aligner.fit(clouds, seed)
         if c.encoder:
             self.encoder = IMRNet.load(c.encoder)
         else:
             self.encoder = IMRNet(c.imrnet).fit(clouds, seed=seed, progress=progress)
+        self.encoder.aligner = self.aligner      # its patches are then taken in this detector's frame
         starts = np.random.default_rng(seed).integers(0, 1 << 30, size=(len(clouds), c.bank_copies))
         bank = np.concatenate([self.encoder.patch_features(cloud, start=int(s % len(cloud))).features
                                for cloud, row in zip(clouds, starts) for s in row])
@@ -287,7 +288,7 @@ class PatchCoreIMRNet(_BankDetector):
     def score(self, cloud: np.ndarray) -> tuple[float, np.ndarray]:
         if self.encoder is None:
             raise RuntimeError("patchcore-imrnet is not fitted")
-        patches = self.encoder.patch_features(self.aligner(cloud))
+        patches = self.encoder.patch_features(cloud)
         obj, patch_scores = self._match(patches.features)
         per_patch_point = torch.from_numpy(patch_scores.astype(np.float32))[:, None, None].expand(
             -1, patches.member.shape[1], 1)
@@ -303,4 +304,5 @@ class PatchCoreIMRNet(_BankDetector):
     def load_state_dict(self, state: dict) -> None:
         self.encoder = IMRNet(config_from_dict(IMRNetConfig, state["imrnet_config"]))
         self.encoder.load_state_dict(state["imrnet_state"])
+        self.encoder.aligner = self.aligner      # filled in by Detector.load after this
         self.bank = state["bank"].numpy()

@@ -38,7 +38,7 @@ from scipy.spatial import cKDTree
 from torch import nn
 
 from anomalygen.detect.base import Detector, register
-from anomalygen.detect.geometry import augment, nearest, normalise, spread_to_points
+from anomalygen.detect.geometry import augment, nearest, spread_to_points
 from anomalygen.detect.gps import gps_indices, local_pca
 from anomalygen.detect.imrnet.anomaly_map import backward_distances, drift, forward_offsets
 from anomalygen.detect.imrnet.config import IMRNetConfig
@@ -103,7 +103,7 @@ class IMRNet(Detector):
 
         The PCA runs on :meth:`_subset`; every point takes its nearest subset point's values.
         """
-        pts, _, _ = normalise(cloud)
+        pts = self.aligner.normalise(cloud)
         sub = self._subset(len(pts))
         variation, normals = local_pca(pts[sub], self.config.gps_k)
         if len(sub) < len(pts):
@@ -182,7 +182,7 @@ class IMRNet(Detector):
         c = self.config
         if not clouds:
             raise ValueError("fit needs at least one normal cloud")
-        clouds = self.aligner.fit(clouds, seed)
+        self.aligner.fit(clouds, seed)
         self.seed = int(seed)
         t0 = time.perf_counter()
         with torch_settings(c.threads, c.deterministic):
@@ -416,7 +416,7 @@ class IMRNet(Detector):
             raise RuntimeError("IMRNet is not fitted")
         with torch_settings(self.config.threads, False):
             self.model.eval()
-            return self._maps(self._prepare(self.aligner(cloud)), passes, self._reference(leave_out))
+            return self._maps(self._prepare(cloud), passes, self._reference(leave_out))
 
     def score(self, cloud: np.ndarray) -> tuple[float, np.ndarray]:
         """(object score, (N,) float32 fused point scores) of one cloud (N, 3), in its point order."""
@@ -424,7 +424,7 @@ class IMRNet(Detector):
             raise RuntimeError("IMRNet is not fitted")
         with torch_settings(self.config.threads, False):
             self.model.eval()
-            fused = self._fuse(*self._levels(*self._prepare(self.aligner(cloud)), reference=self._reference()))
+            fused = self._fuse(*self._levels(*self._prepare(cloud), reference=self._reference()))
         top = max(1, int(math.ceil(self.config.top_fraction * len(fused))))
         return float(np.sort(fused)[-top:].mean()), fused
 
