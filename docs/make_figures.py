@@ -11,6 +11,8 @@ docs/sample_<type>.png       ``samples``: :func:`anomalygen.render.render_sample
 docs/watertight.png          ``watertight``: open, single-sheet real meshes from ../shared/data
                              before and after preparation with ``source.watertight: auto``.
 docs/real_mesh_operators.png ``real``: every operator once on a real mesh made watertight.
+docs/scan_views.png          ``scan``: a bulge complete and as a partial, posed scan (real3d_like's
+                             test sensor) with its viewpoint.
 
 Run: ``python docs/make_figures.py [contact|types|samples]`` (from anywhere; writes next to
 this file; no argument writes all). ``types`` and ``samples`` first generate a small dataset
@@ -21,6 +23,7 @@ the pictures show the operators as they are now.
 from __future__ import annotations
 
 import functools
+import math
 import shutil
 import subprocess
 import sys
@@ -28,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 DOCS = Path(__file__).resolve().parent
@@ -37,8 +41,9 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 import anomalygen  # noqa: E402
 from anomalygen.ops import OPERATORS  # noqa: E402
 from anomalygen.mesh_ply import sample_mesh  # noqa: E402
-from anomalygen.render import (SAMPLE_DPI, View, anomaly_closeup, draw_mesh, draw_points,  # noqa: E402
-                               label_colors, point_spacing, render_sample, sample_views, save)
+from anomalygen.drawing import frame_2d, project  # noqa: E402
+from anomalygen.render import (SAMPLE_DPI, View, anomaly_closeup, anomaly_direction, draw_mesh,  # noqa: E402
+                               draw_points, label_colors, point_spacing, render_sample, sample_views, save)
 from contact_sheets import contact_sheet  # noqa: E402  (beside this script)
 from anomalygen.shapes.procedural import REGISTRY, build  # noqa: E402
 
@@ -93,15 +98,15 @@ def figure_recipe() -> dict:
     }
 
 
-def figure_dataset(out: Path | None = None) -> Path:
-    """Generate the figure dataset afresh with ``anomalygen synth``; returns its folder.
+def figure_dataset(out: Path | None = None, recipe_data: dict | None = None) -> Path:
+    """Generate the figure dataset (or ``recipe_data``'s) afresh with ``anomalygen synth``; returns its folder.
 
     (A resumed run would keep samples made by older versions of the operators.)
     """
     out = out or Path(tempfile.gettempdir()) / "anomalygen_docs_figures"
     shutil.rmtree(out, ignore_errors=True)
     recipe = out.with_name(out.name + ".yaml")
-    recipe.write_text(yaml.safe_dump(figure_recipe(), sort_keys=False))
+    recipe.write_text(yaml.safe_dump(recipe_data or figure_recipe(), sort_keys=False))
     command = [str(Path(sys.executable).with_name("anomalygen")), "synth", str(recipe),
                "--out", str(out), "--workers", "2", "--quiet",
                "--cache-dir", str(Path.home() / ".cache/anomalygen/prepared")]
@@ -267,12 +272,62 @@ def real_mesh_operators(path: Path = DOCS / "real_mesh_operators.png", name: str
     return contact_sheet(tiles, path, columns=4, view=VIEW, tile_inches=2.6)
 
 
+SCAN_SENSOR = {"test": {"pose": {"rotation": "any", "translation": 0.05},
+                        "scan": {"placement": "single", "elevation": 30, "oversample": 12},
+                        "noise": {"range_std": 0.0005, "outliers": 0.001}}}
+"""The test sensor of recipes/real3d_like.yaml: a random pose, one viewpoint 30 degrees up."""
+
+
+def scanned_sample():
+    """One tap0 bulge sample scanned by :data:`SCAN_SENSOR` (mesh kept), generated afresh."""
+    recipe = {**figure_recipe(), "name": "docs_scan", "classes": {"tap0": None},
+              "splits": {"train": 0, "test": {"bulge": 1}}, "sensor": SCAN_SENSOR}
+    data = figure_dataset(Path(tempfile.gettempdir()) / "anomalygen_docs_scan", recipe)
+    return next(iter(anomalygen.open_dataset(data, split="test")))
+
+
+def scan_views(path: Path = DOCS / "scan_views.png", tile_inches: float = 3.2) -> Path:
+    """The same bulge complete (the edited mesh) and scanned (its partial scan, anomaly in red),
+    both in the canonical pose facing the anomaly, then the scan from the side with its
+    viewpoint and the viewpoint's ray to the object's centre."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    sample = scanned_sample()
+    rot, shift = sample.pose[:3, :3], sample.pose[:3, 3]
+    # undo the pose (stored = R canonical + t), so the scan lines up with the kept mesh
+    points, normals, eyes = (sample.points - shift) @ rot, sample.normals @ rot, (sample.viewpoints - shift) @ rot
+    mask = sample.anomaly_index > 0
+    facing = anomaly_direction(points, normals, mask)
+    azim = math.degrees(math.atan2(facing[1], facing[0]))
+    front, side = View(elev=25.0, azim=azim, zoom=1.0), View(elev=20.0, azim=azim + 90.0, zoom=1.0)
+    colors, spacing = label_colors(sample.anomaly_index), point_spacing(points)
+    fig = Figure(figsize=(3 * tile_inches, tile_inches + 0.8))
+    FigureCanvasAgg(fig)
+    axes = [fig.add_axes((k / 3, 0, 1 / 3, tile_inches / (tile_inches + 0.8))) for k in range(3)]
+    draw_mesh(axes[0], sample_mesh(sample), front)
+    draw_points(axes[1], points, normals, colors, front, spacing=spacing, emphasis=mask)
+    draw_points(axes[2], points, normals, colors, side, spacing=spacing, emphasis=mask)
+    eye_xy, centre_xy = project(eyes, side)[0], project(np.zeros((1, 3)), side)[0][0]
+    for xy in eye_xy:
+        axes[2].plot([xy[0], centre_xy[0]], [xy[1], centre_xy[1]], color="0.4", lw=0.8, ls="--")
+    axes[2].scatter(eye_xy[:, 0], eye_xy[:, 1], s=60, marker="s", color="tab:blue", zorder=5)
+    frame_2d(axes[2], np.concatenate([project(points, side)[0], eye_xy]), side)
+    titles = ("complete (edited mesh)", f"scanned: {len(points)} points, {100 * mask.mean():.1f}% anomalous",
+              f"scan and its viewpoint ({len(eyes)}, blue)")
+    for ax, title in zip(axes, titles):
+        ax.set_title(title, fontsize=10)
+    fig.suptitle(f"{sample.sample_id}: real3d_like's test sensor, pose undone", fontsize=11)
+    return save(fig, path, dpi=SAMPLE_DPI)
+
+
 FIGURES = {
     "contact": lambda: [procedural_classes()],
     "watertight": lambda: [watertight()],
     "real": lambda: [real_mesh_operators()],
     "types": lambda: [anomaly_types()],
     "samples": sample_pictures,
+    "scan": lambda: [scan_views()],
 }
 
 
