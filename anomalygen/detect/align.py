@@ -13,12 +13,16 @@ the input's point order. ``align: none`` (the default) normalises each cloud by 
 
 Registration runs in units of the template's RMS radius: ``voxel`` (0.07, as the baselines)
 down-samples both clouds, FPFH uses radius 5 x voxel, RANSAC accepts matches within 1.5 x
-voxel and ICP within 1 voxel. Deterministic for a seed (open3d's RANSAC sampling is seeded).
+voxel and ICP within 1 voxel. Deterministic for a seed: open3d's RANSAC sampling is seeded and
+its result does not depend on the thread count; its ICP sums over points in parallel chunks whose
+order varies run to run (last-bit differences), so ICP runs on one thread (it costs no measurable
+time at these sizes).
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -56,6 +60,19 @@ def _features(points: np.ndarray, voxel: float):
     return feature
 
 
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """open3d limited to one thread inside the block (its parallel sums are not order-stable)."""
+    import open3d as o3d
+
+    before = o3d.utility.get_max_threads()
+    o3d.utility.set_max_threads(1)
+    try:
+        yield
+    finally:
+        o3d.utility.set_max_threads(before)
+
+
 def register_to(source: np.ndarray, template: np.ndarray, seed: int = 0, voxel: float = VOXEL) -> np.ndarray:
     """The rigid (4, 4) transform taking ``source`` (N, 3) onto ``template`` (T, 3), both in the same units.
 
@@ -78,9 +95,10 @@ def register_to(source: np.ndarray, template: np.ndarray, seed: int = 0, voxel: 
             reg.RANSACConvergenceCriteria(100000, 0.999))
     target = _cloud(tmpl)
     target.estimate_normals(o3d.geometry.KDTreeSearchParamHybrid(radius=2 * voxel, max_nn=30))
-    fine = reg.registration_icp(_cloud(src), target, voxel, rough.transformation,
-                                reg.TransformationEstimationPointToPlane(),
-                                reg.ICPConvergenceCriteria(max_iteration=50)).transformation
+    with _one_thread():
+        fine = reg.registration_icp(_cloud(src), target, voxel, rough.transformation,
+                                    reg.TransformationEstimationPointToPlane(),
+                                    reg.ICPConvergenceCriteria(max_iteration=50)).transformation
     # back to the clouds' own units: x -> R (x - c_src) / s * s + t * s + c_template
     rot, shift = fine[:3, :3], fine[:3, 3]
     out = np.eye(4)
