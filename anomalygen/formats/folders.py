@@ -31,7 +31,7 @@ from anomalygen.formats.staging import check_target, staged_folder
 from anomalygen.formats.trees import mesh_file
 from anomalygen.recipe import NAME_TEXT, is_name
 from anomalygen.geometry.normals import pca_normals
-from anomalygen.shards import PLAIN_SCHEMA_VERSION, Sample, count_samples, shard_path, write_manifest, write_shard
+from anomalygen.shards import PLAIN_SCHEMA_VERSION, SCHEMA_VERSION, Sample, count_samples, shard_path, write_manifest, write_shard
 
 NORMAL = "normal"
 
@@ -366,12 +366,13 @@ def import_folder(src, out_dir, layout: FolderLayout, *, normals: str = "estimat
     # every name is checked before anything is written
     plans = [(class_dir, _identified(_class_name(class_dir), _entries(class_dir), exported)) for class_dir in class_dirs]
     manifest = {
-        "schema_version": PLAIN_SCHEMA_VERSION,     # imported clouds carry no sensor data
+        "schema_version": PLAIN_SCHEMA_VERSION,     # SCHEMA_VERSION below if a sample has sensor data
         "source": {"format": layout.name, "path": str(src)},
         "versions": {"anomalygen": __version__, "python": platform.python_version(), "numpy": np.__version__,
                      "scipy": scipy.__version__, "trimesh": trimesh.__version__, "h5py": h5py.__version__},
         "shards": {}, "samples": {}, "failed": {},
     }
+    sensed = False                                  # a sidecar restored some sample's pose
     with staged_folder(out_dir, overwrite) as stage:
         for class_dir, triples in plans:
             by_split, records = _read_class(triples, manifest["failed"], normals, points, tolerance, meshes)
@@ -383,6 +384,7 @@ def import_folder(src, out_dir, layout: FolderLayout, *, normals: str = "estimat
                              "recipe_digest": "", "class_name": class_dir.name, "split": split, "shard_id": shard_id,
                              "source_path": str(class_dir)}
                     write_shard(shard_path(stage, shard_id), chunk, attrs)
+                    sensed |= any(s.pose is not None for s in chunk)
                     manifest["shards"][shard_id] = {"samples": len(chunk), "failed": 0, "planned": len(chunk)}
                     for s in chunk:
                         manifest["samples"][s.sample_id] = {
@@ -390,6 +392,8 @@ def import_folder(src, out_dir, layout: FolderLayout, *, normals: str = "estimat
                             "anomalous_fraction": round(s.anomalous_fraction, 6), "checksum": s.checksum,
                             "import": records[s.sample_id]}
         manifest["counts"] = count_samples(manifest["samples"])
+        if sensed:
+            manifest["schema_version"] = SCHEMA_VERSION
         write_manifest(stage, manifest)
     records = [e["import"] for e in manifest["samples"].values()]
     return {"format": layout.name, "out_dir": str(out_dir), "classes": len(class_dirs), "samples": len(records),
