@@ -24,6 +24,8 @@ from anomalygen.geometry.zbuffer import FaceBuffer, dot3
 from anomalygen.sample import SurfaceSample, sample_surface
 from anomalygen.sensor.spec import ScanSpec
 
+CENTRE_FIRST = (4, 0, 1, 2, 3, 5, 6, 7, 8)
+"""The columns of :meth:`~anomalygen.geometry.zbuffer.FaceBuffer.faces_around`, the point's own pixel first."""
 GOLDEN_ANGLE = np.pi * (3.0 - np.sqrt(5.0))
 MARGIN = 1e-5
 """A face crossed by a point's ray less than this far before the point does not hide it (unit-sphere
@@ -138,16 +140,17 @@ class View:
 
     def hidden(self, points: np.ndarray, faces: np.ndarray) -> np.ndarray:
         """(N,) whether a face lies in front of each point on its ray ((N,) faces: their own)."""
-        at = self.buffer.faces_around(*self.buffer.project(points)[:2])
-        # the faces a point's ray may cross before it: those nearest at its pixel and the 8 around it
-        candidate = (at >= 0) & (self.front[at] != faces[:, None])
-        for k in range(1, at.shape[1]):                      # each face once per point
-            for m in range(k):
-                candidate[:, k] &= at[:, m] != at[:, k]
-        point, which = np.nonzero(candidate)
-        crossed = _crossed(self.occluders, self.front[at[point, which]], self.eye, points[point])
+        around = self.buffer.faces_around(*self.buffer.project(points)[:2])
+        # the faces a point's ray may cross before it: those nearest at its pixel and the 8 around
+        # it; the point's own pixel first, and a point found hidden is not tested again
         hidden = np.zeros(len(points), dtype=bool)
-        hidden[point[crossed]] = True
+        for k in CENTRE_FIRST:
+            at = around[:, k]
+            test = np.flatnonzero(~hidden & (at >= 0))
+            test = test[self.front[at[test]] != faces[test]]
+            for m in CENTRE_FIRST[:CENTRE_FIRST.index(k)]:          # each face once per point
+                test = test[around[test, m] != at[test]]
+            hidden[test[_crossed(self.occluders, self.front[at[test]], self.eye, points[test])]] = True
         return hidden
 
 
