@@ -50,5 +50,7 @@ def anomaly_index(
         if edit.face_origin is not None and len(open_):
             previous = edits[k - 1].mesh if k else base
             face = edit.face_origin[face]
-            bary = trimesh.triangles.points_to_barycentric(previous.triangles[face], position - moved)
+            # the corners of the faces still traced only (trimesh's ``triangles`` would build and hash all)
+            corners = np.asarray(previous.vertices)[np.asarray(previous.faces)[face]]
+            bary = trimesh.triangles.points_to_barycentric(corners, position - moved)
     return labels
