@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 
 __all__ = [
@@ -78,25 +79,6 @@ def knn(query: torch.Tensor, ref: torch.Tensor, k: int, chunk: int = 1024) -> tu
     return torch.cat(dists, 1), torch.cat(idxs, 1)
 
 
-@contextmanager
-def _single_thread(device: torch.device):
-    """Run a loop of many tiny CPU ops on one thread.
-
-    Each FPS step touches only B*N*3 floats; with two intra-op threads the synchronisation
-    costs more than the work, and on a CPU shared with other jobs it was measured 10-30x
-    slower than one thread. The previous thread count is restored afterwards.
-    """
-    if device.type != "cpu":
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def farthest_point_sample(
     xyz: torch.Tensor,
     m: int,
@@ -106,49 +88,58 @@ def farthest_point_sample(
 ) -> torch.Tensor:
     """Farthest point sampling: ``m`` indices per cloud of ``xyz`` (B, N, 3) -> (B, m) int64.
 
-    The loop runs over the ``m`` picks; each step is vectorised over the batch and the points
-    (update every point's squared distance to the chosen set, take the argmax).
+    The loop runs over the ``m`` picks; each step is vectorised over the points (update every
+    point's squared distance to the chosen set, take the argmax).
 
     start: first pick per cloud, an int or (B,) tensor; default 0 (deterministic).
     weights: optional (B, N) positive factors; the next pick maximises ``weights * distance``
         instead of the distance, which is how :mod:`gps` favours high-variation regions.
     init_dist: optional (B, N) squared distances to points already chosen elsewhere; when given
         the first pick is the argmax of it too (continue an FPS from an existing set).
+
+    The loop is thousands of steps of a few operations on N floats each, where per-call overhead
+    dominates: it runs in numpy, one cloud at a time, on a CPU copy (2.5x faster than the same
+    steps as torch ops, measured for N = 5-9K, m = 2048; the picks are the same, elementwise IEEE
+    arithmetic and first-maximum argmax in both), and the indices go back to ``xyz``'s device.
     """
     B, N, _ = xyz.shape
     if m > N:
         raise ValueError(f"cannot sample {m} of {N} points")
-    device = xyz.device
-    # (B, 3, N) layout: the per-step distance update then reduces over a short leading axis of
-    # contiguous rows, about twice as fast on a CPU as summing the last axis of (B, N, 3).
-    xt = xyz.detach().permute(0, 2, 1).contiguous()
-    idx = torch.empty(B, m, dtype=torch.long, device=device)
-    dist = torch.full((B, N), float("inf"), device=device, dtype=xyz.dtype) if init_dist is None else init_dist.clone()
-    w2 = None if weights is None else weights.to(xyz.dtype) ** 2  # compare w^2 * d^2 == (w*d)^2
+    points = xyz.detach().cpu().numpy()
+    w2 = None if weights is None else weights.detach().cpu().numpy().astype(points.dtype) ** 2  # w^2 d^2 = (w d)^2
+    dist = None if init_dist is None else init_dist.detach().cpu().numpy()
     if init_dist is not None:
-        cur = torch.argmax(dist if w2 is None else dist * w2, dim=1)
-    elif start is None:
-        cur = torch.zeros(B, dtype=torch.long, device=device)
-    elif isinstance(start, int):
-        cur = torch.full((B,), start, dtype=torch.long, device=device)
+        first = np.argmax(dist if w2 is None else dist * w2, axis=1)
+    elif start is None or isinstance(start, int):
+        first = np.full(B, start or 0)
     else:
-        cur = start.to(device=device, dtype=torch.long)
-    buf = torch.empty_like(xt)
-    d = torch.empty_like(dist)
-    scored = torch.empty_like(dist)
-    with _single_thread(device):
-        for i in range(m):
-            idx[:, i] = cur
-            centre = xt.gather(2, cur.view(B, 1, 1).expand(B, 3, 1))   # (B, 3, 1)
-            torch.sub(xt, centre, out=buf)
-            buf.square_()
-            torch.sum(buf, 1, out=d)                                   # (B, N)
-            torch.minimum(dist, d, out=dist)
-            if w2 is None:
-                cur = torch.argmax(dist, dim=1)
-            else:
-                torch.mul(dist, w2, out=scored)
-                cur = torch.argmax(scored, dim=1)
+        first = start.detach().cpu().numpy()
+    idx = np.stack([_fps_one(points[b], m, int(first[b]), None if w2 is None else w2[b],
+                             None if dist is None else dist[b]) for b in range(B)])
+    return torch.from_numpy(idx).to(xyz.device)
+
+
+def _fps_one(points: np.ndarray, m: int, first: int, w2: np.ndarray | None, dist: np.ndarray | None) -> np.ndarray:
+    """FPS of one cloud (N, 3) from pick ``first``: (m,) int64 (see :func:`farthest_point_sample`)."""
+    # (3, N) layout: the distance update adds three contiguous rows
+    coords = np.ascontiguousarray(points.T)
+    n = coords.shape[1]
+    dist = np.full(n, np.inf, dtype=coords.dtype) if dist is None else dist.astype(coords.dtype)
+    idx = np.empty(m, dtype=np.int64)
+    buf, d, scored = np.empty_like(coords), np.empty(n, coords.dtype), np.empty(n, coords.dtype)
+    cur = first
+    for i in range(m):
+        idx[i] = cur
+        np.subtract(coords, coords[:, cur:cur + 1], out=buf)
+        np.square(buf, out=buf)
+        np.add(buf[0], buf[1], out=d)
+        np.add(d, buf[2], out=d)
+        np.minimum(dist, d, out=dist)
+        if w2 is None:
+            cur = int(dist.argmax())
+        else:
+            np.multiply(dist, w2, out=scored)
+            cur = int(scored.argmax())
     return idx
 
 

@@ -11,24 +11,33 @@ import torch
 
 from anomalygen.detect.geometry import nearest
 
-__all__ = ["drift", "forward_offsets", "backward_distances"]
+__all__ = ["near_reconstruction", "drift", "forward_offsets", "backward_distances"]
 
 
 @torch.no_grad()
-def drift(points: torch.Tensor, recon: torch.Tensor, k: int) -> torch.Tensor:
-    """Where the reconstruction puts each input point: mean of its ``k`` nearest reconstructed points
-    (R, 3) minus the point (N, 3) -> (N, 3). On normal clouds its average at a place is the model's
-    own bias there (a blurred template pulls every sample's surface the same way)."""
+def near_reconstruction(points: torch.Tensor, recon: torch.Tensor, k: int) -> torch.Tensor:
+    """(N, k) indices of the ``k`` nearest reconstructed points (R, 3) to each input point (N, 3),
+    nearest first: what :func:`drift` and :func:`forward_offsets` both read (one query for both)."""
     _, idx = nearest(points, recon, k)
-    return recon[idx.view(len(points), -1)].mean(1) - points
+    return idx.view(len(points), -1)
 
 
 @torch.no_grad()
-def forward_offsets(points: torch.Tensor, normals: torch.Tensor, recon: torch.Tensor, tangent_weight: float,
-                    k: int = 1, expected: torch.Tensor | None = None) -> np.ndarray:
+def drift(points: torch.Tensor, recon: torch.Tensor, near: torch.Tensor) -> torch.Tensor:
+    """Where the reconstruction puts each input point: mean of its nearest reconstructed points
+    (R, 3) (``near`` (N, k), :func:`near_reconstruction`) minus the point (N, 3) -> (N, 3). On
+    normal clouds its average at a place is the model's own bias there (a blurred template pulls
+    every sample's surface the same way)."""
+    return recon[near].mean(1) - points
+
+
+@torch.no_grad()
+def forward_offsets(points: torch.Tensor, normals: torch.Tensor, recon: torch.Tensor, near: torch.Tensor,
+                    tangent_weight: float, expected: torch.Tensor | None = None) -> np.ndarray:
     """Input -> reconstruction: how far each input point (N, 3) lies off the reconstructed surface (R, 3) -> (N,).
 
-    The offsets to the ``k`` nearest reconstructed points are measured along the point's own
+    The offsets to the ``k`` nearest reconstructed points (``near`` (N, k),
+    :func:`near_reconstruction`) are measured along the point's own
     unit normal (N, 3) and averaged with their sign (the offset to a local plane through them:
     the reconstruction's scatter about the surface cancels, a bump's lift does not), plus
     ``tangent_weight`` times the in-plane distance to the nearest one. The input and the
@@ -37,9 +46,7 @@ def forward_offsets(points: torch.Tensor, normals: torch.Tensor, recon: torch.Te
     ``expected`` (N, 3), if given, is the :func:`drift` normal clouds show at each point; its
     normal part is taken off first, so what is scored is the departure from the model's usual error.
     """
-    _, idx = nearest(points, recon, k)
-    idx = idx.view(len(points), -1)                                                   # (N, k)
-    offset = points.unsqueeze(1) - recon[idx]                                         # (N, k, 3)
+    offset = points.unsqueeze(1) - recon[near]                                        # (N, k, 3)
     along = (offset * normals.unsqueeze(1)).sum(-1)                                   # (N, k) signed
     across = (offset[:, 0].pow(2).sum(-1) - along[:, 0].pow(2)).clamp_min(0).sqrt()
     mean_along = along.mean(1)

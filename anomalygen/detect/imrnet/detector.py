@@ -40,7 +40,7 @@ from torch import nn
 from anomalygen.detect.base import Detector, register
 from anomalygen.detect.geometry import augment, nearest, spread_to_points
 from anomalygen.detect.gps import gps_indices, local_pca
-from anomalygen.detect.imrnet.anomaly_map import backward_distances, drift, forward_offsets
+from anomalygen.detect.imrnet.anomaly_map import backward_distances, drift, forward_offsets, near_reconstruction
 from anomalygen.detect.imrnet.config import IMRNetConfig
 from anomalygen.detect.imrnet.model import MaskedPointAutoencoder, hidden_points
 from anomalygen.detect.imrnet.pretrained import pretrained_weights
@@ -365,13 +365,13 @@ class IMRNet(Detector):
             f_rec = self.model.encode((rec.points - centres[0].unsqueeze(1)).unsqueeze(0), centres)
             patch_score = (f_in - f_rec).norm(dim=-1)[0]                                 # (G,) L2, not squared: lighter tails
             recon = rec.points.reshape(-1, 3)
+            near = near_reconstruction(full, recon, self.config.recon_k)
             maps[t] = {
-                "forward": forward_offsets(full, normals_t, recon, self.config.tangent_weight, self.config.recon_k,
-                                           expected),
+                "forward": forward_offsets(full, normals_t, recon, near, self.config.tangent_weight, expected),
                 "backward": backward_distances(recon, full, normals_t, xyz, owner, self.config.recon_k) - levels[:, 0],
                 "feature": spread_to_points(patch_score[:, None, None].expand(-1, member.shape[2], 1),
                                             member[0], xyz, full, owner)[:, 0] - levels[:, 1],
-                "drift": drift(full, recon, self.config.recon_k).cpu().numpy(),
+                "drift": drift(full, recon, near).cpu().numpy(),
             }
         return maps
 
