@@ -75,6 +75,23 @@ def test_bulge_scores_higher_than_fresh_normal(trained):
     assert pts_bulged[inside].mean() > pts_bulged[~inside].mean() + 1.0
 
 
+@pytest.mark.parametrize("level", ["forward", "point", "fused"])
+def test_object_score_is_the_top_fraction_of_the_chosen_map(trained, level):
+    cloud, _ = sphere(seed=21, bump=(0.4, 0.3))
+    config = trained.config
+    try:
+        trained.config = dataclasses.replace(config, object_level=level, top_fraction=0.05)
+        obj, fused = trained.score(cloud)
+        maps = trained.maps(cloud, [1])[1]
+    finally:
+        trained.config = config
+    ranked = {"forward": maps["forward"], "point": np.maximum(maps["forward"], maps["backward"]), "fused": fused}[level]
+    top = int(np.ceil(0.05 * len(cloud)))
+    assert obj == pytest.approx(float(np.sort(ranked)[-top:].mean()), rel=1e-6)
+    point, feature = np.maximum(maps["forward"], maps["backward"]), maps["feature"]
+    np.testing.assert_allclose(fused, trained._fuse(point.astype(np.float32), feature), rtol=1e-6)  # the map stays fused
+
+
 def test_save_load_round_trip(trained, tmp_path):
     cloud, _ = sphere(seed=7, bump=(0.3, 0.2))
     path = trained.save(tmp_path / "m" / "model.pt", data_digest="abc123")
@@ -116,6 +133,7 @@ def test_score_before_fit_and_small_clouds():
 @pytest.mark.parametrize("key, value, expected", [("width", -3, "width: got -3, expected an integer in [8, 2048]"),
                                                   ("lr", "fast", "lr: got 'fast', expected a number"),
                                                   ("point_directions", "up", "point_directions: got 'up'"),
+                                                  ("object_level", "max", "object_level: got 'max', expected one of point, forward, fused"),
                                                   ("width", 130, "width: got 130, expected a multiple of heads"),
                                                   ("steps", True, "steps: got True, expected an integer")])
 def test_config_bounds_name_the_key(key, value, expected):

@@ -92,7 +92,8 @@ class IMRNetConfig:
     reference_k: int = _num(16, 1, 256)              # training points averaged at a test point
     point_weight: float = _num(1.0, 0.0, 100.0)      # fusion weights of the two z-scored levels
     feature_weight: float = _num(1.0, 0.0, 100.0)
-    top_fraction: float = _num(0.01, 1e-6, 1.0)      # object score = mean of the top 1% point scores
+    top_fraction: float = _num(0.01, 1e-6, 1.0)      # object score = mean of the top 1% of object_level's scores
+    object_level: str = _choice("point", "point", "forward", "fused")   # map the object score reads (see detector)
     align: str = _choice("none", *ALIGN_CHOICES)     # "template": register clouds to the first training cloud (detect.align)
 
     def __post_init__(self):
