@@ -1,7 +1,8 @@
 """IMRNet ablations and probes on a validation benchmark: one training per class, many scoring variants.
 
     python benchmarks/imrnet_ablation.py --data /work/data/anomaly_shapenet_val \\
-        --classes vase3,bowl0 [--set steps=600 --set query_noise=0.1 ...] [--score recon_k=1,8] [--jobs 2] [--out FILE.json]
+        --classes vase3,bowl0 [--set steps=600 --set query_noise=0.1 ...] [--score recon_k=1,8] [--smooth 1,16]
+        [--models DIR] [--jobs 2] [--out FILE.json]
 
 For every class: IMRNet is trained once (seed 0) with the default config plus ``--set``
 overrides, then every test sample is scored under each scoring variant (every combination of
@@ -12,6 +13,12 @@ units, when the visible patches are replaced by Gaussian noise; a patch radius i
 ``refine`` (how far each pass moves the reconstruction from the previous one) and ``nn-train``
 (a non-learned reference: each test point's distance to the nearest training point).
 Timings: training seconds and scoring seconds per sample at the configured T.
+
+``--models DIR`` keeps each class's trained model as ``DIR/<class>.pt`` and, when it is there
+already (trained with the same ``--set``), loads it instead of training again, so that scoring
+sweeps do not retrain. ``--smooth`` sweeps a map post-process: every raw map (each level and
+direction, training and test clouds alike) averaged over each point's k nearest points of its
+own cloud (1: none), before z-scoring, fusion and the object score.
 """
 
 from __future__ import annotations
@@ -61,15 +68,27 @@ def probes(det: IMRNet, cloud: np.ndarray, passes: int) -> dict:
             "patch_radius": float(patches.pow(2).sum(-1).sqrt().mean()), "refine": moves}
 
 
-def score_variant(det: IMRNet, train: list, test: list, passes: list[int], prefix: str) -> dict[str, dict]:
+def smoothed(points: np.ndarray, maps: dict, k: int) -> dict:
+    """Each (N,) map of ``maps`` averaged over every point's ``k`` nearest points (N, 3); k = 1: as given."""
+    if k <= 1:
+        return maps
+    _, near = cKDTree(points).query(points, k=k)
+    return {name: (value[near].mean(1) if name != "drift" else value) for name, value in maps.items()}
+
+
+def score_variant(det: IMRNet, train: list, test: list, passes: list[int], prefix: str,
+                  smooth: int = 1) -> dict[str, dict]:
     """Metrics of every (T, direction, level) reading of one scoring config, keyed "<prefix>T=.. dir level"."""
     c = det.config
 
     def point_maps(m: dict) -> dict:
         return {"forward": m["forward"], "backward": m["backward"], "both": np.maximum(m["forward"], m["backward"])}
 
+    def maps_of(cloud: np.ndarray, **kw) -> dict:
+        return {t: smoothed(cloud, m, smooth) for t, m in det.maps(cloud, passes, **kw).items()}
+
     # z-score statistics of every map, from the training clouds (as the detector calibrates)
-    train_maps = [det.maps(cloud, passes, leave_out=i) for i, cloud in enumerate(train)]
+    train_maps = [maps_of(cloud, leave_out=i) for i, cloud in enumerate(train)]
     stats = {}
     for t in passes:
         for key in ("forward", "backward", "both", "feature"):
@@ -77,7 +96,7 @@ def score_variant(det: IMRNet, train: list, test: list, passes: list[int], prefi
             stats[t, key] = (float(v.mean()), float(v.std()) or 1.0)
     scored: dict[str, list] = {}
     for s in test:
-        maps = det.maps(s.points, passes)
+        maps = maps_of(s.points)
         for t in passes:
             pm = point_maps(maps[t])
             zf = (maps[t]["feature"] - stats[t, "feature"][0]) / stats[t, "feature"][1]
@@ -106,13 +125,22 @@ def evaluate(test: list, maps: list, top_fraction: float, with_aupro: bool) -> d
     return row
 
 
-def run_class(data: str, name: str, overrides: dict, passes: list[int], variants: list[dict]) -> dict:
+def run_class(data: str, name: str, overrides: dict, passes: list[int], variants: list[dict],
+              smooths: list[int] = (1,), models: str | None = None) -> dict:
     det = IMRNet(overrides)
     base = det.config
     train = [s.points for s in open_dataset(data, classes=[name], split="train")]
     test = list(open_dataset(data, classes=[name], split="test"))
+    kept = Path(models) / f"{name}.pt" if models else None
     t0 = time.perf_counter()
-    det.fit(train, seed=0)
+    if kept is not None and kept.is_file():
+        det = IMRNet.load(kept)
+        if dataclasses.asdict(det.config) != dataclasses.asdict(base):
+            raise SystemExit(f"{kept}: trained with another config than asked now; use another --models")
+    else:
+        det.fit(train, seed=0)
+        if kept is not None:
+            det.save(kept)
     train_seconds = time.perf_counter() - t0
     timed = test[:: max(1, len(test) // 4)]
     t0 = time.perf_counter()
@@ -120,10 +148,10 @@ def run_class(data: str, name: str, overrides: dict, passes: list[int], variants
         det.score(s.points)
     score_seconds = (time.perf_counter() - t0) / len(timed)
     results = {}
-    for variant in variants:
+    for variant, smooth in itertools.product(variants, smooths):
         det.config = dataclasses.replace(base, **variant)
-        prefix = "".join(f"{k}={v} " for k, v in variant.items())
-        results.update(score_variant(det, train, test, passes, prefix))
+        prefix = "".join(f"{k}={v} " for k, v in variant.items()) + (f"smooth={smooth} " if len(smooths) > 1 else "")
+        results.update(score_variant(det, train, test, passes, prefix, smooth))
     reference = cKDTree(np.concatenate([normalise(p)[0] for p in train]))
     results["nn-train"] = evaluate(test, [reference.query(normalise(s.points)[0])[0] for s in test], base.top_fraction,
                                    True)
@@ -141,6 +169,8 @@ def main() -> None:
     parser.add_argument("--score", action="append", default=[], metavar="KEY=V1,V2",
                         help="scoring-only option and the values to sweep (repeatable; every combination)")
     parser.add_argument("--passes", default="1,3,5")
+    parser.add_argument("--smooth", default="1", help="map smoothing neighbourhoods to sweep, comma-separated (1: none)")
+    parser.add_argument("--models", help="folder keeping each class's trained model (loaded when there)")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out")
     args = parser.parse_args()
@@ -153,7 +183,11 @@ def main() -> None:
     names = args.classes.split(",")
     n = len(names)
     with ProcessPoolExecutor(args.jobs) as pool:
-        rows = list(pool.map(run_class, [args.data] * n, names, [overrides] * n, [passes] * n, [variants] * n))
+        smooths = [int(k) for k in args.smooth.split(",")]
+        if args.models:
+            Path(args.models).mkdir(parents=True, exist_ok=True)
+        rows = list(pool.map(run_class, [args.data] * n, names, [overrides] * n, [passes] * n, [variants] * n,
+                             [smooths] * n, [args.models] * n))
     keys = list(rows[0]["results"])
     metrics = ("I-AUROC", "P-AUROC", "AUPRO")
     print(f"overrides {overrides}")
