@@ -39,6 +39,7 @@ from scipy.spatial import cKDTree
 
 from anomalygen.detect.geometry import normalise
 from anomalygen.detect.imrnet import IMRNet
+from anomalygen.detect.imrnet.anomaly_map import smooth_maps
 from anomalygen.detect.imrnet.model import hidden_points
 from anomalygen.detect.metrics import aupro, object_metrics, point_metrics
 from anomalygen.shards import open_dataset
@@ -68,14 +69,6 @@ def probes(det: IMRNet, cloud: np.ndarray, passes: int) -> dict:
             "patch_radius": float(patches.pow(2).sum(-1).sqrt().mean()), "refine": moves}
 
 
-def smoothed(points: np.ndarray, maps: dict, k: int) -> dict:
-    """Each (N,) map of ``maps`` averaged over every point's ``k`` nearest points (N, 3); k = 1: as given."""
-    if k <= 1:
-        return maps
-    _, near = cKDTree(points).query(points, k=k)
-    return {name: (value[near].mean(1) if name != "drift" else value) for name, value in maps.items()}
-
-
 def score_variant(det: IMRNet, train: list, test: list, passes: list[int], prefix: str,
                   smooth: int = 1) -> dict[str, dict]:
     """Metrics of every (T, direction, level) reading of one scoring config, keyed "<prefix>T=.. dir level"."""
@@ -85,7 +78,7 @@ def score_variant(det: IMRNet, train: list, test: list, passes: list[int], prefi
         return {"forward": m["forward"], "backward": m["backward"], "both": np.maximum(m["forward"], m["backward"])}
 
     def maps_of(cloud: np.ndarray, **kw) -> dict:
-        return {t: smoothed(cloud, m, smooth) for t, m in det.maps(cloud, passes, **kw).items()}
+        return {t: smooth_maps(cloud, m, smooth) for t, m in det.maps(cloud, passes, **kw).items()}
 
     # z-score statistics of every map, from the training clouds (as the detector calibrates)
     train_maps = [maps_of(cloud, leave_out=i) for i, cloud in enumerate(train)]

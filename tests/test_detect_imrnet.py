@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch", reason="anomalygen.detect needs torch (pip 
 from anomalygen.detect.registry import available_methods, create_detector, load_detector
 from anomalygen.detect.geometry import normalise
 from anomalygen.detect.imrnet import IMRNet
+from anomalygen.detect.imrnet.anomaly_map import smooth_maps
 from anomalygen.detect.imrnet.config import IMRNetConfig
 from anomalygen.detect.imrnet.model import hidden_points
 
@@ -82,7 +83,7 @@ def test_object_score_is_the_top_fraction_of_the_chosen_map(trained, level):
     try:
         trained.config = dataclasses.replace(config, object_level=level, top_fraction=0.05)
         obj, fused = trained.score(cloud)
-        maps = trained.maps(cloud, [1])[1]
+        maps = smooth_maps(normalise(cloud)[0], trained.maps(cloud, [1])[1], config.smooth_k)
     finally:
         trained.config = config
     ranked = {"forward": maps["forward"], "point": np.maximum(maps["forward"], maps["backward"]), "fused": fused}[level]
@@ -90,6 +91,20 @@ def test_object_score_is_the_top_fraction_of_the_chosen_map(trained, level):
     assert obj == pytest.approx(float(np.sort(ranked)[-top:].mean()), rel=1e-6)
     point, feature = np.maximum(maps["forward"], maps["backward"]), maps["feature"]
     np.testing.assert_allclose(fused, trained._fuse(point.astype(np.float32), feature), rtol=1e-6)  # the map stays fused
+
+
+def test_smoothing_averages_each_map_over_the_nearest_points():
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(300, 3))
+    maps = {"forward": rng.random(300), "feature": rng.random(300), "drift": rng.normal(size=(300, 3))}
+    assert smooth_maps(points, maps, 1) is maps
+    smooth = smooth_maps(points, maps, 5)
+    near = np.argsort(((points[:, None] - points[None]) ** 2).sum(-1), axis=1)[:, :5]     # brute force
+    for name in ("forward", "feature"):
+        np.testing.assert_allclose(smooth[name], maps[name][near].mean(1))
+    assert smooth["drift"] is maps["drift"]
+    constant = smooth_maps(points, {"forward": np.full(300, 0.7)}, 16)["forward"]
+    np.testing.assert_allclose(constant, 0.7)                 # a level surface stays level
 
 
 def test_save_load_round_trip(trained, tmp_path):
@@ -133,6 +148,7 @@ def test_score_before_fit_and_small_clouds():
 @pytest.mark.parametrize("key, value, expected", [("width", -3, "width: got -3, expected an integer in [8, 2048]"),
                                                   ("lr", "fast", "lr: got 'fast', expected a number"),
                                                   ("point_directions", "up", "point_directions: got 'up'"),
+                                                  ("smooth_k", 0, "smooth_k: got 0, expected an integer in [1, 256]"),
                                                   ("object_level", "max", "object_level: got 'max', expected one of point, forward, fused"),
                                                   ("width", 130, "width: got 130, expected a multiple of heads"),
                                                   ("steps", True, "steps: got True, expected an integer")])

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.spatial import cKDTree
 
 from anomalygen.detect.geometry import nearest
 
-__all__ = ["near_reconstruction", "drift", "forward_offsets", "backward_distances"]
+__all__ = ["near_reconstruction", "drift", "forward_offsets", "backward_distances", "smooth_maps"]
 
 
 @torch.no_grad()
@@ -80,3 +81,16 @@ def backward_distances(recon: torch.Tensor, full: torch.Tensor, normals: torch.T
     _, target = nearest(recon, xyz)
     sampled = torch.zeros(xyz.shape[0], device=xyz.device).scatter_reduce_(0, target, smooth + across, reduce="amax")
     return sampled[owner].cpu().numpy()
+
+
+def smooth_maps(points: np.ndarray, maps: dict[str, np.ndarray], k: int) -> dict[str, np.ndarray]:
+    """Each per-point map (N,) of ``maps`` averaged over every point's ``k`` nearest points of the
+    cloud (N, 3), the point itself included; ``drift`` (N, 3) and anything else not (N,) is kept
+    as it is, and k = 1 changes nothing. The maps' values vary from point to point more than
+    anomalies do (the reconstruction's scatter); a neighbourhood mean keeps a region's level."""
+    if k <= 1:
+        return maps
+    _, near = cKDTree(points).query(points, k=min(k, len(points)))
+    near = near.reshape(len(points), -1)
+    return {name: value[near].mean(1) if name != "drift" and np.ndim(value) == 1 else value
+            for name, value in maps.items()}

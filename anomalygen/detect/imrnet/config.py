@@ -92,6 +92,7 @@ class IMRNetConfig:
     reference_k: int = _num(16, 1, 256)              # training points averaged at a test point
     point_weight: float = _num(1.0, 0.0, 100.0)      # fusion weights of the two z-scored levels
     feature_weight: float = _num(1.0, 0.0, 100.0)
+    smooth_k: int = _num(32, 1, 256)                 # every level's map averaged over each point's k nearest points (1: none)
     top_fraction: float = _num(0.01, 1e-6, 1.0)      # object score = mean of the top 1% of object_level's scores
     object_level: str = _choice("point", "point", "forward", "fused")   # map the object score reads (see detector)
     align: str = _choice("none", *ALIGN_CHOICES)     # "template": register clouds to the first training cloud (detect.align)

@@ -21,7 +21,8 @@ Pipeline for one cloud (N, 3), lengths in RMS-radius units:
    ``reference="training"`` (:mod:`.reference`) each level is measured against what the
    training clouds give at the same place (the model's usual error there: its drift, backward
    and feature values). Each level is z-scored with statistics of the training clouds (each
-   scored against the others' reference), weighted and summed: the point scores. Object score =
+   scored against the others' reference), weighted and summed: the point scores. Before that,
+   every level's map is averaged over each point's ``smooth_k`` nearest points. Object score =
    mean of the top ``top_fraction`` of the map ``object_level`` names: ``point`` (the default:
    the point level, as ``point_directions`` says), ``forward`` (its forward direction alone) or
    ``fused`` (the point scores themselves). Chosen on validation data (12 classes): the point
@@ -43,7 +44,8 @@ from torch import nn
 from anomalygen.detect.base import Detector, register
 from anomalygen.detect.geometry import augment, nearest, spread_to_points
 from anomalygen.detect.gps import gps_indices, local_pca
-from anomalygen.detect.imrnet.anomaly_map import backward_distances, drift, forward_offsets, near_reconstruction
+from anomalygen.detect.imrnet.anomaly_map import (backward_distances, drift, forward_offsets, near_reconstruction,
+                                                  smooth_maps)
 from anomalygen.detect.imrnet.config import IMRNetConfig
 from anomalygen.detect.imrnet.model import MaskedPointAutoencoder, hidden_points
 from anomalygen.detect.imrnet.pretrained import pretrained_weights
@@ -383,7 +385,7 @@ class IMRNet(Detector):
         """Raw point level, feature level and forward point level (N,) each, of one prepared cloud, as
         the config asks."""
         c = self.config
-        m = self._maps(prepared, [c.iterations], reference)[c.iterations]
+        m = smooth_maps(prepared[0], self._maps(prepared, [c.iterations], reference)[c.iterations], c.smooth_k)
         point = {"both": np.maximum(m["forward"], m["backward"]), "forward": m["forward"],
                  "backward": m["backward"]}[c.point_directions]
         return point.astype(np.float32), m["feature"], m["forward"]
