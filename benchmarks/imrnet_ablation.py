@@ -39,16 +39,11 @@ from scipy.spatial import cKDTree
 
 from anomalygen.detect.geometry import normalise
 from anomalygen.detect.imrnet import IMRNet
-from anomalygen.detect.imrnet.anomaly_map import smooth_maps
+from anomalygen.detect.imrnet.anomaly_map import smooth_maps, top_mean
 from anomalygen.detect.imrnet.model import hidden_points
 from anomalygen.detect.metrics import aupro, object_metrics, point_metrics
 from anomalygen.shards import open_dataset
 
-
-
-def _object(scores: np.ndarray, top_fraction: float) -> float:
-    top = max(1, int(np.ceil(top_fraction * len(scores))))
-    return float(np.sort(scores)[-top:].mean())
 
 
 @torch.no_grad()
@@ -105,7 +100,7 @@ def score_variant(det: IMRNet, train: list, test: list, passes: list[int], prefi
 
 def evaluate(test: list, maps: list, top_fraction: float, with_aupro: bool) -> dict:
     labels = [s.labels for s in test]
-    row = object_metrics([s.object_label for s in test], [_object(m, top_fraction) for m in maps])
+    row = object_metrics([s.object_label for s in test], [top_mean(m, top_fraction) for m in maps])
     row.update(point_metrics(labels, maps))
     if with_aupro:
         row["AUPRO"] = aupro(labels, maps, [s.points for s in test])
@@ -113,7 +108,7 @@ def evaluate(test: list, maps: list, top_fraction: float, with_aupro: bool) -> d
     for kind in sorted({s.kind for s in test} - {"normal"}):
         pick = [i for i, s in enumerate(test) if s.kind in ("normal", kind)]
         kinds[kind] = object_metrics([test[i].object_label for i in pick],
-                                     [_object(maps[i], top_fraction) for i in pick])["I-AUROC"]
+                                     [top_mean(maps[i], top_fraction) for i in pick])["I-AUROC"]
     row["per_type"] = kinds
     return row
 

@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch", reason="anomalygen.detect needs torch (pip 
 from anomalygen.detect.registry import available_methods, create_detector, load_detector
 from anomalygen.detect.geometry import normalise
 from anomalygen.detect.imrnet import IMRNet
-from anomalygen.detect.imrnet.anomaly_map import smooth_maps
+from anomalygen.detect.imrnet.anomaly_map import fuse, smooth_maps
 from anomalygen.detect.imrnet.config import IMRNetConfig
 from anomalygen.detect.imrnet.model import hidden_points
 
@@ -90,7 +90,7 @@ def test_object_score_is_the_top_fraction_of_the_chosen_map(trained, level):
     top = int(np.ceil(0.05 * len(cloud)))
     assert obj == pytest.approx(float(np.sort(ranked)[-top:].mean()), rel=1e-6)
     point, feature = np.maximum(maps["forward"], maps["backward"]), maps["feature"]
-    np.testing.assert_allclose(fused, trained._fuse(point.astype(np.float32), feature), rtol=1e-6)  # the map stays fused
+    np.testing.assert_allclose(fused, fuse(point.astype(np.float32), feature, trained.stats, 1.0, 1.0), rtol=1e-6)
 
 
 def test_smoothing_averages_each_map_over_the_nearest_points():

@@ -6,13 +6,16 @@ points, ``G`` patches of ``K`` points.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
 from anomalygen.detect.geometry import nearest
 
-__all__ = ["near_reconstruction", "drift", "forward_offsets", "backward_distances", "smooth_maps"]
+__all__ = ["near_reconstruction", "drift", "forward_offsets", "backward_distances", "smooth_maps", "point_level",
+           "fuse", "top_mean"]
 
 
 @torch.no_grad()
@@ -94,3 +97,25 @@ def smooth_maps(points: np.ndarray, maps: dict[str, np.ndarray], k: int) -> dict
     near = near.reshape(len(points), -1)
     return {name: value[near].mean(1) if name != "drift" and np.ndim(value) == 1 else value
             for name, value in maps.items()}
+
+
+def point_level(maps: dict[str, np.ndarray], directions: str) -> np.ndarray:
+    """The point level (N,) float32 of raw maps: ``forward``, ``backward`` or ``both`` (their max)."""
+    if directions == "both":
+        return np.maximum(maps["forward"], maps["backward"]).astype(np.float32)
+    return maps[directions].astype(np.float32)
+
+
+def fuse(point: np.ndarray, feature: np.ndarray, stats: dict[str, float], point_weight: float,
+         feature_weight: float) -> np.ndarray:
+    """The point scores (N,) float32: the point and feature levels (N,) each z-scored with ``stats``
+    (``point_mean``, ``point_std``, ``feature_mean``, ``feature_std`` of the training clouds), weighted, summed."""
+    zp = (point - stats["point_mean"]) / stats["point_std"]
+    zf = (feature - stats["feature_mean"]) / stats["feature_std"]
+    return (point_weight * zp + feature_weight * zf).astype(np.float32)
+
+
+def top_mean(scores: np.ndarray, fraction: float) -> float:
+    """An object score: the mean of the top ``fraction`` of (N,) scores (at least one)."""
+    top = max(1, int(math.ceil(fraction * len(scores))))
+    return float(np.sort(scores)[-top:].mean())

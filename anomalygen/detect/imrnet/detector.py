@@ -44,8 +44,8 @@ from torch import nn
 from anomalygen.detect.base import Detector, register
 from anomalygen.detect.geometry import augment, nearest, spread_to_points
 from anomalygen.detect.gps import gps_indices, local_pca
-from anomalygen.detect.imrnet.anomaly_map import (backward_distances, drift, forward_offsets, near_reconstruction,
-                                                  smooth_maps)
+from anomalygen.detect.imrnet.anomaly_map import (backward_distances, drift, forward_offsets, fuse,
+                                                  near_reconstruction, point_level, smooth_maps, top_mean)
 from anomalygen.detect.imrnet.config import IMRNetConfig
 from anomalygen.detect.imrnet.model import MaskedPointAutoencoder, hidden_points
 from anomalygen.detect.imrnet.pretrained import pretrained_weights
@@ -386,16 +386,7 @@ class IMRNet(Detector):
         the config asks."""
         c = self.config
         m = smooth_maps(prepared[0], self._maps(prepared, [c.iterations], reference)[c.iterations], c.smooth_k)
-        point = {"both": np.maximum(m["forward"], m["backward"]), "forward": m["forward"],
-                 "backward": m["backward"]}[c.point_directions]
-        return point.astype(np.float32), m["feature"], m["forward"]
-
-    def _fuse(self, point: np.ndarray, feature: np.ndarray) -> np.ndarray:
-        """Fused (N,) float32 score: weighted sum of the levels' z-scores (training-cloud statistics)."""
-        c, s = self.config, self.stats
-        zp = (point - s["point_mean"]) / s["point_std"]
-        zf = (feature - s["feature_mean"]) / s["feature_std"]
-        return (c.point_weight * zp + c.feature_weight * zf).astype(np.float32)
+        return point_level(m, c.point_directions), m["feature"], m["forward"]
 
     @torch.no_grad()
     def patch_features(self, cloud: np.ndarray, start: int = 0) -> PatchFeatures:
@@ -432,10 +423,9 @@ class IMRNet(Detector):
         with torch_settings(self.config.threads, False):
             self.model.eval()
             point, feature, forward = self._levels(*self._prepare(cloud), reference=self._reference())
-        fused = self._fuse(point, feature)
+        fused = fuse(point, feature, self.stats, self.config.point_weight, self.config.feature_weight)
         ranked = {"forward": forward, "point": point, "fused": fused}[self.config.object_level]
-        top = max(1, int(math.ceil(self.config.top_fraction * len(ranked))))
-        return float(np.sort(ranked)[-top:].mean()), fused
+        return top_mean(ranked, self.config.top_fraction), fused
 
     # ------------------------------------------------------------------ persistence
     def state_dict(self) -> dict:
