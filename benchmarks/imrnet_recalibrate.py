@@ -3,25 +3,32 @@
     python benchmarks/imrnet_recalibrate.py MODEL.pt --data DIR --class NAME [--out NEW.pt]
 
 A fitted IMRNet ends its training by calibrating on its training clouds: the normal reference
-and the statistics that z-score each level for the fusion (``IMRNet._calibrate``). A change to
-the maps after training (e.g. ``smooth_k``) changes those statistics but not the network, so a
-kept model is recalibrated on the same training clouds instead of retrained: the result is the
-checkpoint a training run of the current code would write (the weights do not depend on how
-maps are scored). Used to rescore the kept models of a benchmark run (README, IMRNet).
+and the statistics that z-score each level for the fusion (``IMRNet._calibrate``). A scoring
+option added since a model was saved (``IMRNetConfig.BEFORE``: ``object_level``, ``smooth_k``)
+loads with the value that reproduces the old scores; this script gives such a model the current
+defaults of those options instead and recalibrates it on the same training clouds, since
+``smooth_k`` changes the statistics but not the network. The result is the checkpoint a
+training run of the current code would write (the weights do not depend on how maps are
+scored). Used to rescore the kept models of a benchmark run (README, IMRNet).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
+from anomalygen.detect.base import read_checkpoint
 from anomalygen.detect.imrnet import IMRNet
+from anomalygen.detect.imrnet.config import IMRNetConfig
 from anomalygen.detect.pointops import torch_settings
 from anomalygen.shards import open_dataset
 
 
 def recalibrate(model: str | Path, data: str | Path, class_name: str, out: str | Path | None = None) -> Path:
     det = IMRNet.load(model)
+    missing = set(IMRNetConfig.BEFORE) - set(read_checkpoint(model)["config"])
+    det.config = dataclasses.replace(det.config, **{key: getattr(IMRNetConfig(), key) for key in missing})
     clouds = [s.points for s in open_dataset(data, classes=[class_name], split="train")]
     with torch_settings(det.config.threads, det.config.deterministic):
         det._calibrate([det._prepare(cloud) for cloud in clouds])

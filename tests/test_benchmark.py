@@ -108,6 +108,16 @@ def test_benchmark_writes_paper_style_tables_and_resumes(imported, tmp_path):
     assert [(u["method"], u["class"]) for u in units if not u["resumed"]] == [("btf-fpfh", "bottle0")]
     assert {m: (out / "tables" / f"{m}.csv").read_text() for m in METRICS} == tables
 
+    # a unit done before object_level and smooth_k existed scored otherwise (fused, unsmoothed): refused
+    imrnet_run = out / "runs" / "imrnet" / "ashtray0" / "run.json"
+    recorded = json.loads(imrnet_run.read_text())
+    before = json.loads(json.dumps(recorded))
+    del before["config"]["object_level"], before["config"]["smooth_k"]
+    imrnet_run.write_text(json.dumps(before))
+    stale = run(data, out, config)
+    assert stale.exit_code != 0 and "another config" in stale.output and "imrnet/ashtray0" in stale.output
+    imrnet_run.write_text(json.dumps(recorded))
+
     # resuming with another config would mix two experiments in one table: refused
     other = tmp_path / "other.yaml"
     other.write_text(TINY_IMRNET.replace("steps: 4", "steps: 5"))

@@ -107,6 +107,25 @@ def test_smoothing_averages_each_map_over_the_nearest_points():
     np.testing.assert_allclose(constant, 0.7)                 # a level surface stays level
 
 
+def test_a_checkpoint_from_before_the_new_scoring_options_scores_as_it_did(trained, tmp_path):
+    path = trained.save(tmp_path / "old" / "model.pt")
+    payload = torch.load(path, weights_only=True)
+    del payload["config"]["object_level"], payload["config"]["smooth_k"]
+    torch.save(payload, path)
+    loaded = load_detector(path)
+    assert (loaded.config.object_level, loaded.config.smooth_k) == ("fused", 1)
+    assert set(IMRNetConfig.BEFORE) == {"object_level", "smooth_k"}
+    cloud, _ = sphere(seed=8, bump=(0.3, 0.2))
+    config = trained.config
+    try:
+        trained.config = dataclasses.replace(config, object_level="fused", smooth_k=1)
+        obj, pts = trained.score(cloud)
+    finally:
+        trained.config = config
+    assert loaded.score(cloud)[0] == obj
+    np.testing.assert_array_equal(loaded.score(cloud)[1], pts)
+
+
 def test_save_load_round_trip(trained, tmp_path):
     cloud, _ = sphere(seed=7, bump=(0.3, 0.2))
     path = trained.save(tmp_path / "m" / "model.pt", data_digest="abc123")

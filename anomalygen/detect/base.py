@@ -37,6 +37,7 @@ __all__ = [
     "read_checkpoint",
     "read_config",
     "config_from_dict",
+    "stored_config",
     "CHECKPOINT_VERSION",
 ]
 
@@ -52,6 +53,14 @@ def config_from_dict(config_class: type, values: dict | None) -> Any:
     if unknown:
         raise ValueError(f"{config_class.__name__}: unknown option(s) {unknown}; known: {sorted(names)}")
     return config_class(**values)
+
+
+def stored_config(config_class: type, values: dict) -> Any:
+    """``config_class`` from a stored record (a checkpoint's or a run's config): an option the
+    record lacks because it was added later takes the value that reproduces what the record's
+    detector did (the class's ``BEFORE``, where it lists the option), else its default."""
+    before = {k: v for k, v in getattr(config_class, "BEFORE", {}).items() if k not in values}
+    return config_from_dict(config_class, {**before, **values})
 
 
 class Detector(ABC):
@@ -133,7 +142,7 @@ class Detector(ABC):
         if target is None:
             raise KeyError(f"{path}: checkpoint of {payload['method']!r}, a detector not registered; "
                            f"registered: {sorted(_REGISTRY)}")
-        config = config_from_dict(target.config_class, payload["config"])
+        config = stored_config(target.config_class, payload["config"])
         if device is not None and hasattr(config, "device"):
             config.device = device
         det = target(config)

@@ -39,7 +39,7 @@ from scipy.spatial import cKDTree
 from scipy.special import logsumexp
 
 from anomalygen.detect.align import check_align
-from anomalygen.detect.base import Detector, config_from_dict, register
+from anomalygen.detect.base import Detector, register, stored_config
 from anomalygen.detect.fpfh import fpfh, voxel_points
 from anomalygen.detect.geometry import spread_to_points
 from anomalygen.detect.imrnet import IMRNet, IMRNetConfig
@@ -302,7 +302,7 @@ class PatchCoreIMRNet(_BankDetector):
                 "imrnet_state": self.encoder.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
-        self.encoder = IMRNet(config_from_dict(IMRNetConfig, state["imrnet_config"]))
+        self.encoder = IMRNet(stored_config(IMRNetConfig, state["imrnet_config"]))
         self.encoder.load_state_dict(state["imrnet_state"])
         self.encoder.aligner = self.aligner      # filled in by Detector.load after this
         self.bank = state["bank"].numpy()

@@ -37,7 +37,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from anomalygen.detect.base import config_from_dict, read_config
+from anomalygen.detect.base import config_from_dict, read_config, stored_config
 from anomalygen.detect.registry import available_methods, detector_class, registered_methods
 from anomalygen.detect.evaluate import EVALUATION_JSON, METRICS, evaluate_run, jsonable
 from anomalygen.detect.train import RUN_FILE, score_run, train_detector
@@ -95,8 +95,8 @@ def _run_class(data_dir: Path, out_dir: Path, class_name: str, methods: Sequence
             run = json.loads((unit / RUN_FILE).read_text())
             config_class = detector_class(method).config_class
             wanted = dataclasses.asdict(config_from_dict(config_class, config))
-            # a key added since (e.g. align) counts as its default in a run that predates it
-            if {**dataclasses.asdict(config_class()), **run["config"]} != wanted or run["seed"] != seed:
+            # a key added since counts as what the run did without it (stored_config)
+            if dataclasses.asdict(stored_config(config_class, run["config"])) != wanted or run["seed"] != seed:
                 raise ValueError(f"{unit}: done before with another config or seed than asked now; "
                                  "use another --out, or delete that folder to redo it")
             done.append(_unit_summary(unit, method, class_name, resumed=True))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from anomalygen.detect.align import ALIGN_CHOICES
 
@@ -40,8 +41,12 @@ class IMRNetConfig:
     """Every option of IMRNet; the defaults train one class (4 clouds) on a 2-core CPU in about a minute.
 
     Defaults were chosen on the validation benchmark (``recipes/anomaly_shapenet_val.yaml``);
-    the README's IMRNet ablation table lists what was measured.
+    the README's IMRNet ablation table lists what was measured. ``BEFORE`` holds, for options
+    added after models were first saved, the value that reproduces what a checkpoint or run
+    record without them did (see :func:`anomalygen.detect.base.stored_config`).
     """
+
+    BEFORE: ClassVar[dict] = {"object_level": "fused", "smooth_k": 1}
 
     # sampling and patches
     num_points: int = _num(2048, 16, 1 << 16)        # M: GPS down-sampling size
