@@ -29,8 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from anomalygen.geometry.frames import tangent_frame
-from anomalygen.ops._bending_shared import refuse_if_touching
+from anomalygen.ops._bending_shared import hinge_frame, part_where, planar_displacement
 from anomalygen.ops._bending_tip import Part, bend_first_part
 from anomalygen.ops._curves import smoothstep
 from anomalygen.ops.base import OperatorNotApplicable
@@ -66,12 +65,7 @@ def hinge(
     cut = np.unique(edges[crossing][mask[edges[crossing]]])
     if len(cut) < 3:
         raise OperatorNotApplicable("the extremity is a separate body, not a part")
-    # in-plane frame: a along the cut's longest extent (the hinge), b across it
-    plane = tangent_frame(u)[:, :2]  # (3, 2)
-    q = (vertices[cut] - vertices[cut].mean(axis=0)) @ plane
-    a = plane @ np.linalg.eigh(q.T @ q)[1][:, -1]
-    a *= rng.choice((-1.0, 1.0))  # which side the hinge is on
-    b = np.cross(u, a)
+    a, b = hinge_frame(vertices, cut, u, rng)  # a along the hinge, its sign: which side the hinge is on
     ids = np.flatnonzero(mask)
     x = vertices[ids] @ u - part.s0
     r = vertices[ids] @ b
@@ -94,21 +88,8 @@ def hinge(
     t = _turn(x, tau, theta)[0]
     along = x * np.cos(t) - rho * np.sin(t)
     side = x * np.sin(t) + rho * np.cos(t)
-    displacement = np.zeros_like(vertices)
-    displacement[ids] = (along - x)[:, None] * u + (side - rho)[:, None] * b
-
-    # clearance: a moved vertex must not end up much closer to the unmoved surface than it was
-    refuse_if_touching(vertices, displacement, ids, mask, edge, "extremity")
-    where = {
-        "direction": u,
-        "axis": a,
-        "pivot": pivot,
-        "transition": tau,
-        "part_length": length,
-        "width": width,
-        "stretch": stretch,
-    }
-    return displacement, where
+    displacement = planar_displacement(vertices, ids, x, rho, along, side, u, b, mask, edge, "extremity")
+    return displacement, part_where(u, a, pivot, tau, length, width=width, stretch=stretch)
 
 
 def bend_extremity(mesh, vertices, edges, edge, vertex_area, target, angle, rng) -> tuple[np.ndarray, dict, float]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+from anomalygen.geometry.frames import tangent_frame
 from anomalygen.ops.base import OperatorNotApplicable
 
 #: a part longer than this along u is not "small" (and bounds the search for the cut); a plate
@@ -50,3 +51,34 @@ def refuse_if_touching(vertices: np.ndarray, displacement: np.ndarray, ids: np.n
         margin = float(np.linalg.norm(displacement[moved], axis=1).max()) + 0.1
         if touches_rest(vertices, displacement, moved, part, margin, edge):
             raise OperatorNotApplicable(f"the bent {what} would touch the rest of the object")
+
+
+def hinge_frame(vertices: np.ndarray, cut: np.ndarray, u: np.ndarray, rng: np.random.Generator
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The bending plane's in-plane frame: ``a`` (3,) along the longest extent of the cut's
+    vertices (``cut`` (C,) indices; the hinge or bend axis), its sign drawn from ``rng`` (which
+    way the part turns), and ``b`` = u x a across it; ``u`` (3,) is the part's direction."""
+    plane = tangent_frame(u)[:, :2]  # (3, 2)
+    q = (vertices[cut] - vertices[cut].mean(axis=0)) @ plane
+    a = plane @ np.linalg.eigh(q.T @ q)[1][:, -1]
+    a *= rng.choice((-1.0, 1.0))
+    return a, np.cross(u, a)
+
+
+def planar_displacement(vertices: np.ndarray, ids: np.ndarray, x: np.ndarray, r: np.ndarray, along: np.ndarray,
+                        side: np.ndarray, u: np.ndarray, b: np.ndarray, part: np.ndarray, edge: float,
+                        what: str) -> np.ndarray:
+    """(V, 3) displacement moving the part's vertices ``ids`` (K,) from (x, r) to (along, side),
+    coordinates along ``u`` and ``b`` (each (K,)); refused (OperatorNotApplicable) where the
+    moved part would come near the rest of the object (:func:`refuse_if_touching`)."""
+    displacement = np.zeros_like(vertices)
+    displacement[ids] = (along - x)[:, None] * u + (side - r)[:, None] * b
+    refuse_if_touching(vertices, displacement, ids, part, edge, what)
+    return displacement
+
+
+def part_where(u: np.ndarray, a: np.ndarray, pivot: np.ndarray, transition: float, length: float, **extra) -> dict:
+    """The ``where`` record of a bent part, for its params: its direction ``u``, the hinge or bend
+    axis ``a`` and the ``pivot`` ((3,) each), the transition's and the part's length (units),
+    then the mode's own entries, in that order."""
+    return {"direction": u, "axis": a, "pivot": pivot, "transition": transition, "part_length": length, **extra}

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from anomalygen.geometry.frames import tangent_frame
 from anomalygen.geometry.topology import vertex_components
-from anomalygen.ops._bending_shared import AREA_TOLERANCE, MAX_PART_LENGTH, refuse_if_touching
+from anomalygen.ops._bending_shared import AREA_TOLERANCE, MAX_PART_LENGTH, hinge_frame, part_where, planar_displacement
 from anomalygen.ops._curves import smoothstep, summarise
 from anomalygen.ops.base import OperatorNotApplicable
 
@@ -117,13 +116,7 @@ def bend(
     cut = np.unique(edges[crossing][mask[edges[crossing]]])
     if len(cut) < 3:
         raise OperatorNotApplicable("the tip is a separate body, not a part")
-    # in-plane frame: a along the cut's longest extent (the bend axis), b across it
-    plane = tangent_frame(u)[:, :2]  # (3, 2)
-    q = (vertices[cut] - vertices[cut].mean(axis=0)) @ plane
-    major = np.linalg.eigh(q.T @ q)[1][:, -1]
-    a = plane @ major
-    a *= rng.choice((-1.0, 1.0))  # bend towards +b or -b
-    b = np.cross(u, a)
+    a, b = hinge_frame(vertices, cut, u, rng)  # a along the bend axis, its sign: bend towards +b or -b
     across = vertices[cut] @ b
     pivot = part.s0 * u + (vertices[cut] @ a).mean() * a + 0.5 * (across.min() + across.max()) * b
 
@@ -154,20 +147,8 @@ def bend(
     t = theta * smoothstep(inside / tau)
     along = np.interp(inside, grid, centre[:, 0]) + beyond * np.cos(t) - r * np.sin(t)
     side = np.interp(inside, grid, centre[:, 1]) + beyond * np.sin(t) + r * np.cos(t)
-    displacement = np.zeros_like(vertices)
-    displacement[ids] = (along - x)[:, None] * u + (side - r)[:, None] * b
-
-    # clearance: a moved vertex must not end up much closer to the unmoved surface than it was
-    refuse_if_touching(vertices, displacement, ids, mask, edge, "part")
-    where = {
-        "direction": u,
-        "axis": a,
-        "pivot": pivot,
-        "transition": tau,
-        "part_length": length,
-        "thickness": thickness,
-    }
-    return displacement, where
+    displacement = planar_displacement(vertices, ids, x, r, along, side, u, b, mask, edge, "part")
+    return displacement, part_where(u, a, pivot, tau, length, thickness=thickness)
 
 
 def bend_tip(mesh, vertices, edges, edge, vertex_area, target, angle, rng) -> tuple[np.ndarray, dict, float]:
