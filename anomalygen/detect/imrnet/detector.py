@@ -382,8 +382,8 @@ class IMRNet(Detector):
 
     def _levels(self, *prepared: np.ndarray, reference: NormalReference | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Raw point level, feature level and forward point level (N,) each, of one prepared cloud, as
-        the config asks."""
+        """Point level, feature level and forward point level (N,) each, of one prepared cloud, as the
+        config asks: not yet z-scored, each map averaged over ``smooth_k`` neighbours."""
         c = self.config
         m = smooth_maps(prepared[0], self._maps(prepared, [c.iterations], reference)[c.iterations], c.smooth_k)
         return point_level(m, c.point_directions), m["feature"], m["forward"]
