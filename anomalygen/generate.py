@@ -25,7 +25,7 @@ from anomalygen.ops import OPERATORS, MeshPreconditionFailed, OperatorNotApplica
 from anomalygen.ops.base import area_scale
 from anomalygen.plan import NORMAL, SampleJob
 from anomalygen.recipe import Recipe
-from anomalygen.sample import sample_surface
+from anomalygen.sample import edited_face_geometry, sample_surface
 from anomalygen.sensor.capture import measure, observe
 from anomalygen.shards import Sample
 
@@ -93,7 +93,7 @@ def _labelled(job: SampleJob, base: trimesh.Trimesh, edits: list, count: int, rn
     sensor = recipe.sensor.for_split(job.split) if recipe.sensor else None
     started = time.perf_counter()
     if sensor is None:
-        surface = sample_surface(mesh, count, rng)
+        surface = sample_surface(mesh, count, rng, edited_face_geometry(base, edits))
         index = anomaly_index(base, edits, surface.face_index, surface.barycentric, recipe.points.label_threshold)
         cloud = {"points": surface.points.astype(np.float32), "normals": surface.normals.astype(np.float32),
                  "anomaly_index": index}

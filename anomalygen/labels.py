@@ -34,23 +34,37 @@ def anomaly_index(
     """
     labels = np.zeros(len(face_index), dtype=np.uint8)
     open_ = np.arange(len(face_index))  # points not yet claimed, still traceable
-    face, bary = face_index.copy(), barycentric.copy()
+    face, bary = face_index, barycentric
     for k in range(len(edits) - 1, -1, -1):
         edit = edits[k]
-        corners = edit.mesh.faces[face]
-        moved = np.einsum("nk,nkd->nd", bary, edit.displacement[corners])
-        position = np.einsum("nk,nkd->nd", bary, edit.mesh.vertices[corners])
+        corners = np.asarray(edit.mesh.faces)[face]
+        moved = _displacement(edit.displacement, corners, bary)
         claimed = edit.new_faces[face] | (np.linalg.norm(moved, axis=1) > threshold)
+        trace = k > 0 and edit.face_origin is not None  # the first edit's pre-images are not needed
+        if len(edit.rim_points) or trace:
+            position = np.einsum("nk,nkd->nd", bary, np.asarray(edit.mesh.vertices)[corners])
         if len(edit.rim_points):
             distance, _ = cKDTree(edit.rim_points).query(position, distance_upper_bound=edit.rim_band)
             claimed |= np.isfinite(distance)
         labels[open_[claimed]] = k + 1
+        if k == 0:
+            break
         keep = ~claimed
-        open_, face, bary, position, moved = open_[keep], face[keep], bary[keep], position[keep], moved[keep]
-        if edit.face_origin is not None and len(open_):
-            previous = edits[k - 1].mesh if k else base
+        open_, face, bary, moved = open_[keep], face[keep], bary[keep], moved[keep]
+        if trace and len(open_):
+            previous = edits[k - 1].mesh
             face = edit.face_origin[face]
             # the corners of the faces still traced only (trimesh's ``triangles`` would build and hash all)
             corners = np.asarray(previous.vertices)[np.asarray(previous.faces)[face]]
-            bary = trimesh.triangles.points_to_barycentric(corners, position - moved)
+            bary = trimesh.triangles.points_to_barycentric(corners, position[keep] - moved)
     return labels
+
+
+def _displacement(displacement: np.ndarray, corners: np.ndarray, bary: np.ndarray) -> np.ndarray:
+    """(N, 3) displacement of the points with (N, 3) ``bary`` in the faces with (N, 3) vertex
+    ``corners``: interpolated on faces with a moved corner, exactly 0 elsewhere (as interpolation
+    would give), which skips the arithmetic for the many points an edit does not touch."""
+    on_moved = displacement.any(axis=1)[corners].any(axis=1)
+    moved = np.zeros((len(corners), 3))
+    moved[on_moved] = np.einsum("nk,nkd->nd", bary[on_moved], displacement[corners[on_moved]])
+    return moved

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import scipy.sparse
 import trimesh
@@ -15,11 +17,21 @@ def random_surface_point(mesh: trimesh.Trimesh, rng: np.random.Generator) -> tup
     return area_uniform_point(mesh.vertices, mesh.faces, mesh.area_faces, rng)
 
 
+_GRAPHS: "weakref.WeakKeyDictionary[trimesh.Trimesh, scipy.sparse.csr_matrix]" = weakref.WeakKeyDictionary()
+"""Each mesh's edge graph while the mesh lives: every sample of a class edits the same prepared
+mesh. A Trimesh hashes by its content, so a mesh changed in place misses and is built anew."""
+
+
 def edge_graph(mesh: trimesh.Trimesh) -> scipy.sparse.csr_matrix:
-    """(V, V) sparse matrix of edge lengths (upper triangle; use it as an undirected graph)."""
-    edges = mesh.edges_unique
-    n = len(mesh.vertices)
-    return scipy.sparse.csr_matrix((mesh.edges_unique_length, (edges[:, 0], edges[:, 1])), shape=(n, n))
+    """(V, V) sparse matrix of edge lengths (upper triangle; use it as an undirected graph).
+    The same object for the same mesh: do not modify it."""
+    graph = _GRAPHS.get(mesh)
+    if graph is None:
+        edges = mesh.edges_unique
+        n = len(mesh.vertices)
+        graph = scipy.sparse.csr_matrix((mesh.edges_unique_length, (edges[:, 0], edges[:, 1])), shape=(n, n))
+        _GRAPHS[mesh] = graph
+    return graph
 
 
 def geodesic_distance(mesh: trimesh.Trimesh, point: np.ndarray, face: int, limit: float) -> np.ndarray:
