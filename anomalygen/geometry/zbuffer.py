@@ -68,13 +68,21 @@ class FaceBuffer:
         return found
 
 
+BLOCK = 4
+"""Faces whose pixel-centre bounding box is at most BLOCK x BLOCK (nearly all on a remeshed
+surface) are tested at all BLOCK x BLOCK centres of a block at once; larger ones pixel by pixel."""
+_OFFSETS = np.arange(BLOCK)
+
+
 def _rasterise(x: np.ndarray, y: np.ndarray, z: np.ndarray, resolution: int) -> np.ndarray:
     """(F, 3) corner pixel coordinates and depths -> (R, R) nearest face per pixel centre.
 
     Each face is tested at the pixel centres of its bounding box. Its three barycentric
     coordinates and its inverse depth (1/z is linear on the image: perspective-correct) are
     affine functions of the pixel centre, so their coefficients are found once per face and each
-    (face, pixel) pair costs a few look-ups and products; 1/z only where the face covers the pixel.
+    (face, pixel) pair costs a few products. Faces whose box holds no pixel centre (most of a
+    fine mesh) are dropped first. The nearest face per pixel is an exact max and min, whatever
+    order the pairs come in.
     """
     def low(v: np.ndarray) -> np.ndarray:                  # elementwise: a reduce over 3 columns is slow
         return np.minimum(np.minimum(v[:, 0], v[:, 1]), v[:, 2])
@@ -86,25 +94,16 @@ def _rasterise(x: np.ndarray, y: np.ndarray, z: np.ndarray, resolution: int) -> 
     hi_i = np.clip(np.floor(high(x) - 0.5), -1, resolution - 1).astype(np.int64)
     lo_j = np.clip(np.ceil(low(y) - 0.5), 0, resolution).astype(np.int64)
     hi_j = np.clip(np.floor(high(y) - 0.5), -1, resolution - 1).astype(np.int64)
-    width = np.maximum(hi_i - lo_i + 1, 0)
-    counts = width * np.maximum(hi_j - lo_j + 1, 0)
-    face = np.repeat(np.arange(len(x), dtype=np.int64), counts)
-    step = np.arange(len(face), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    i = lo_i[face] + step % width[face]
-    j = lo_j[face] + step // width[face]
+    width, height = hi_i - lo_i + 1, hi_j - lo_j + 1
+    active = np.flatnonzero((width > 0) & (height > 0))
     # float32 from here: halves the memory traffic of the (face, pixel) pairs, and elementwise
     # float32 arithmetic is exact IEEE too (the same bits on every CPU)
-    coefficients = _affine_coefficients(x, y, z).astype(np.float32)   # (12, F): w0, w1, w2, 1/z
-    px, py = (i + 0.5).astype(np.float32), (j + 0.5).astype(np.float32)
-
-    def value(k: int, rows) -> np.ndarray:                 # w0, w1, w2 or 1/z (k = 0, 3, 6, 9) at ``rows``
-        a, b, c = coefficients[k:k + 3, face[rows]]
-        return a * px[rows] + b * py[rows] + c
-
-    inside = np.flatnonzero((value(0, slice(None)) >= 0) & (value(3, slice(None)) >= 0))
-    inside = inside[value(6, inside) >= 0]                  # 1/z only where the face covers the pixel
-    inverse = value(9, inside)
-    face, pixel = face[inside], (j * resolution + i)[inside]
+    boxes = _Boxes(_affine_coefficients(x[active], y[active], z[active]).astype(np.float32),
+                   lo_i[active], lo_j[active], width[active], height[active], resolution)
+    small = (boxes.width <= BLOCK) & (boxes.height <= BLOCK)
+    parts = (boxes.blocks(np.flatnonzero(small)), boxes.pairs(np.flatnonzero(~small)))
+    local, pixel, inverse = (np.concatenate(column) for column in zip(*parts))
+    face = active[local]
     nearest = np.full(resolution * resolution, -np.inf, dtype=np.float32)
     np.maximum.at(nearest, pixel, inverse)                  # the largest 1/z is the nearest face
     winner = inverse == nearest[pixel]
@@ -114,20 +113,66 @@ def _rasterise(x: np.ndarray, y: np.ndarray, z: np.ndarray, resolution: int) -> 
     return buffer.reshape(resolution, resolution)
 
 
+class _Boxes:
+    """The faces to rasterise: (12, A) float32 affine coefficients (:func:`_affine_coefficients`)
+    and (A,) pixel-centre bounding boxes (first column and row, width, height). :meth:`blocks`
+    and :meth:`pairs` return, for the faces ``sel``, ((P,) face, (P,) pixel, (P,) float32 1/z)
+    of every pixel centre a face covers."""
+
+    def __init__(self, coefficients, lo_i, lo_j, width, height, resolution: int):
+        self.coefficients, self.resolution = coefficients, resolution
+        self.lo_i, self.lo_j, self.width, self.height = lo_i, lo_j, width, height
+
+    def blocks(self, sel: np.ndarray):
+        """Faces whose box fits BLOCK x BLOCK: all centres of the block at once, laid out (row,
+        column, face) so that numpy's inner loops run along the faces."""
+        i = self.lo_i[sel] + _OFFSETS[:, None]              # (B, S) columns, rows of each face's block
+        j = self.lo_j[sel] + _OFFSETS[:, None]
+        px, py = (i + 0.5).astype(np.float32)[None], (j + 0.5).astype(np.float32)[:, None]
+        c = self.coefficients[:, sel]
+
+        def value(k: int) -> np.ndarray:                    # w0, w1, w2 or 1/z (k = 0, 3, 6, 9), (B, B, S)
+            return c[k] * px + c[k + 1] * py + c[k + 2]
+
+        inside = ((_OFFSETS[None, :, None] < self.width[sel]) & (_OFFSETS[:, None, None] < self.height[sel])
+                  & (value(0) >= 0) & (value(3) >= 0) & (value(6) >= 0))
+        row, column, s = np.nonzero(inside)
+        return sel[s], j[row, s] * self.resolution + i[column, s], value(9)[row, column, s]
+
+    def pairs(self, sel: np.ndarray):
+        """Any faces: one (face, pixel) pair per centre of each box; 1/z only where covered."""
+        counts = self.width[sel] * self.height[sel]
+        face = np.repeat(sel, counts)
+        step = np.arange(len(face), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        i = self.lo_i[face] + step % self.width[face]
+        j = self.lo_j[face] + step // self.width[face]
+        px, py = (i + 0.5).astype(np.float32), (j + 0.5).astype(np.float32)
+
+        def value(k: int, rows) -> np.ndarray:             # w0, w1, w2 or 1/z (k = 0, 3, 6, 9) at ``rows``
+            a, b, c = self.coefficients[k:k + 3, face[rows]]
+            return a * px[rows] + b * py[rows] + c
+
+        inside = np.flatnonzero((value(0, slice(None)) >= 0) & (value(3, slice(None)) >= 0))
+        inside = inside[value(6, inside) >= 0]              # 1/z only where the face covers the pixel
+        return face[inside], (j * self.resolution + i)[inside], value(9, inside)
+
+
 def _affine_coefficients(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
     """(12, F): for each face, (a, b, c) with ``value = a px + b py + c`` of its barycentric
     coordinates w0, w1, w2 and of the inverse depth at the image point (px, py). Degenerate
     faces (zero image area) get coefficients that fail the inside test everywhere."""
     area = (x[:, 1] - x[:, 0]) * (y[:, 2] - y[:, 0]) - (y[:, 1] - y[:, 0]) * (x[:, 2] - x[:, 0])
-    safe = np.where(area == 0, 1.0, area)
-    columns = []
+    degenerate = area == 0
+    safe = np.where(degenerate, 1.0, area)
+    coefficients = np.empty((12, len(x)))
     for k in range(3):                                      # w_k: the edge opposite corner k
         b, c = (k + 1) % 3, (k + 2) % 3
-        columns += [(y[:, b] - y[:, c]) / safe, (x[:, c] - x[:, b]) / safe,
-                    (x[:, b] * y[:, c] - y[:, b] * x[:, c]) / safe]
-    coefficients = np.array(columns + [np.zeros(len(x))] * 3)
+        np.divide(y[:, b] - y[:, c], safe, out=coefficients[3 * k])
+        np.divide(x[:, c] - x[:, b], safe, out=coefficients[3 * k + 1])
+        np.divide(x[:, b] * y[:, c] - y[:, b] * x[:, c], safe, out=coefficients[3 * k + 2])
+    coefficients[9:12] = 0.0
     for k in range(3):
         coefficients[9:12] += coefficients[3 * k:3 * k + 3] / z[:, k]
-    coefficients[:2, area == 0] = 0.0
-    coefficients[2, area == 0] = -1.0                       # w0 < 0 everywhere
+    coefficients[:2, degenerate] = 0.0
+    coefficients[2, degenerate] = -1.0                      # w0 < 0 everywhere
     return coefficients

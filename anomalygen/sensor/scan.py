@@ -14,6 +14,7 @@ density; the weights of all viewpoints add up, and a candidate is kept with prob
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,20 +66,31 @@ class Scan:
 
 @dataclass(frozen=True)
 class Occluders:
-    """A mesh's arrays that visibility reads, taken from trimesh once per scan (every access of
-    a cached trimesh property hashes the mesh)."""
+    """A mesh's arrays that visibility reads, taken from trimesh once per mesh (every access of
+    a cached trimesh property hashes the mesh): every scan of a class's normal samples reads
+    the same prepared mesh."""
 
     vertices: np.ndarray           # (V, 3)
     faces: np.ndarray              # (F, 3) int64
+    triangles: np.ndarray          # (F, 3, 3) the faces' corners
     normals: np.ndarray            # (F, 3) unit face normals
     centres: np.ndarray            # (F, 3) face centroids
     radius: float                  # of the bounding sphere about the origin
 
     @classmethod
     def of(cls, mesh: trimesh.Trimesh) -> "Occluders":
-        vertices = np.asarray(mesh.vertices)
-        return cls(vertices, np.asarray(mesh.faces), np.asarray(mesh.face_normals), np.asarray(mesh.triangles_center),
-                   float(row_norms(vertices).max()))
+        occluders = _OCCLUDERS.get(mesh)
+        if occluders is None:
+            vertices = np.asarray(mesh.vertices)
+            occluders = cls(vertices, np.asarray(mesh.faces), np.asarray(mesh.triangles), np.asarray(mesh.face_normals),
+                            np.asarray(mesh.triangles_center), float(row_norms(vertices).max()))
+            _OCCLUDERS[mesh] = occluders
+        return occluders
+
+
+_OCCLUDERS: "weakref.WeakKeyDictionary[trimesh.Trimesh, Occluders]" = weakref.WeakKeyDictionary()
+"""Each mesh's occluders while the mesh lives (a Trimesh hashes by content: a mesh changed in
+place misses and is read anew)."""
 
 
 def scan_surface(mesh: trimesh.Trimesh, count: int, eyes: np.ndarray, spec: ScanSpec,
@@ -115,14 +127,25 @@ def _total(columns: list[np.ndarray]) -> np.ndarray:
 
 
 class View:
-    """One viewpoint looking at a mesh: its eye (3,), the mesh's object frame, and its face buffer."""
+    """One viewpoint looking at a mesh: its eye (3,), the mesh's object frame, and its face buffer.
+
+    The Moller-Trumbore terms that depend on a face and the eye only (``edge1``, ``edge2``,
+    ``origin`` = eye - first corner, ``q`` = origin x edge1 and edge2 . q) are computed once per
+    front face here, not once per (point, face) pair: the same arithmetic, so the same bits.
+    """
 
     def __init__(self, occluders: Occluders, eye: np.ndarray, grazing_angle: float):
         self.occluders, self.eye = occluders, np.asarray(eye, dtype=np.float64)
         self.min_cosine = np.cos(np.deg2rad(grazing_angle))
         self.centre = float(row_norms(self.eye[None])[0])
         self.front = np.flatnonzero(dot3(occluders.normals, self.eye - occluders.centres) > 0)
-        self.buffer = FaceBuffer(occluders.vertices, occluders.faces[self.front], self.eye, occluders.radius)
+        faces = occluders.faces[self.front]
+        self.buffer = FaceBuffer(occluders.vertices, faces, self.eye, occluders.radius)
+        corners = occluders.triangles[self.front]
+        a = corners[:, 0]
+        self.edge1, self.edge2, self.origin = corners[:, 1] - a, corners[:, 2] - a, self.eye - a
+        self.q = _cross(self.origin, self.edge1)
+        self.edge2_q = dot3(self.edge2, self.q)
 
     def weights(self, points: np.ndarray, normals: np.ndarray, faces: np.ndarray, occlusion: bool = True
                 ) -> np.ndarray:
@@ -133,13 +156,14 @@ class View:
         cosine = -dot3(normals, ray) / distance
         seen = np.flatnonzero(cosine > self.min_cosine)
         if occlusion:
-            seen = seen[~self.hidden(points[seen], faces[seen])]
+            seen = seen[~self.hidden(points[seen], faces[seen], ray[seen], distance[seen])]
         weights = np.zeros(len(points))
         weights[seen] = (self.centre / distance[seen]) ** 2 * cosine[seen]
         return weights
 
-    def hidden(self, points: np.ndarray, faces: np.ndarray) -> np.ndarray:
-        """(N,) whether a face lies in front of each point on its ray ((N,) faces: their own)."""
+    def hidden(self, points: np.ndarray, faces: np.ndarray, ray: np.ndarray, length: np.ndarray) -> np.ndarray:
+        """(N,) whether a face lies in front of each point on its ray ((N,) faces: their own;
+        (N, 3) ``ray`` = points - eye, (N,) ``length`` its norm)."""
         around = self.buffer.faces_around(*self.buffer.project(points)[:2])
         # the faces a point's ray may cross before it: those nearest at its pixel and the 8 around
         # it; the point's own pixel first, and a point found hidden is not tested again
@@ -150,25 +174,20 @@ class View:
             test = test[self.front[at[test]] != faces[test]]
             for m in CENTRE_FIRST[:CENTRE_FIRST.index(k)]:          # each face once per point
                 test = test[around[test, m] != at[test]]
-            hidden[test[_crossed(self.occluders, self.front[at[test]], self.eye, points[test])]] = True
+            hidden[test[self.crossed(at[test], ray[test], length[test])]] = True
         return hidden
 
-
-def _crossed(occluders: Occluders, faces: np.ndarray, eye: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """(N,) whether the segment from ``eye`` to each point passes through the triangle ``faces``
-    more than ``MARGIN`` before the point (Moller-Trumbore, elementwise)."""
-    corners = occluders.vertices[occluders.faces[faces]]            # (N, 3, 3)
-    a, edge1, edge2 = corners[:, 0], corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
-    ray = points - eye
-    p = _cross(ray, edge2)
-    det = dot3(edge1, p)
-    det = np.where(det == 0, np.inf, det)                       # parallel: no crossing
-    t_vec = eye - a
-    u = dot3(t_vec, p) / det
-    q = _cross(t_vec, edge1)
-    v = dot3(ray, q) / det
-    t = dot3(edge2, q) / det                                    # along the segment, 0 at eye, 1 at point
-    return (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 0) & ((1.0 - t) * row_norms(ray) > MARGIN)
+    def crossed(self, front: np.ndarray, ray: np.ndarray, length: np.ndarray) -> np.ndarray:
+        """(N,) whether the segment from the eye along each (N, 3) ``ray`` (of (N,) ``length``) passes
+        through the front face ``front`` (indices into ``self.front``) more than ``MARGIN`` before
+        its end (Moller-Trumbore, elementwise)."""
+        p = _cross(ray, self.edge2[front])
+        det = dot3(self.edge1[front], p)
+        det = np.where(det == 0, np.inf, det)                   # parallel: no crossing
+        u = dot3(self.origin[front], p) / det
+        v = dot3(ray, self.q[front]) / det
+        t = self.edge2_q[front] / det                           # along the segment, 0 at eye, 1 at point
+        return (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 0) & ((1.0 - t) * length > MARGIN)
 
 
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
