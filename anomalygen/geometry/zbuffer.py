@@ -134,10 +134,12 @@ class _Boxes:
         def value(k: int) -> np.ndarray:                    # w0, w1, w2 or 1/z (k = 0, 3, 6, 9), (B, B, S)
             return c[k] * px + c[k + 1] * py + c[k + 2]
 
-        inside = ((_OFFSETS[None, :, None] < self.width[sel]) & (_OFFSETS[:, None, None] < self.height[sel])
-                  & (value(0) >= 0) & (value(3) >= 0) & (value(6) >= 0))
-        row, column, s = np.nonzero(inside)
-        return sel[s], j[row, s] * self.resolution + i[column, s], value(9)[row, column, s]
+        inside = np.flatnonzero((_OFFSETS[None, :, None] < self.width[sel]) & (_OFFSETS[:, None, None] < self.height[sel])
+                                & (value(0) >= 0) & (value(3) >= 0) & (value(6) >= 0))
+        row, rest = np.divmod(inside, BLOCK * len(sel))
+        column, s = np.divmod(rest, len(sel))
+        inverse = c[9, s] * px[0, column, s] + c[10, s] * py[row, 0, s] + c[11, s]   # 1/z where covered only
+        return sel[s], j[row, s] * self.resolution + i[column, s], inverse
 
     def pairs(self, sel: np.ndarray):
         """Any faces: one (face, pixel) pair per centre of each box; 1/z only where covered."""
