@@ -33,7 +33,7 @@ synth: install
 	$(BIN)/anomalygen synth recipes/anomaly_shapenet.yaml
 
 bench: install
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --repeat 3
 
 bench-real: install
 	$(BIN)/python benchmarks/real_meshes.py --compare

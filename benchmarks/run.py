@@ -2,16 +2,19 @@
 At each worker count it also measures the floor (the same number of points sampled and
 written from the same prepared meshes with no edit at all) and the scan case (the floor
 again with a sensor on every split, :data:`SCAN`), and prints synthesis / floor (wall) and
-scanning / sampling (per sample) at that worker count. Run with ``make bench``.
+scanning / sampling (per sample) at that worker count. Each run starts in a new process, with
+the prepared meshes on disk and nothing in memory. Run with ``make bench``.
 
-    python benchmarks/run.py [--recipe RECIPE] [--classes a,b] [--workers 1,2]
+    python benchmarks/run.py [--recipe RECIPE] [--classes a,b] [--workers 1,2] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import multiprocessing
 import os
+import statistics
 import tempfile
 import threading
 import time
@@ -99,6 +102,22 @@ def timed_run(recipe, workers: int, classes, cache_dir: Path) -> dict:
             "pss_mb": memory.pss_mb, "rss_mb": memory.rss_mb}
 
 
+def fresh_run(recipe, workers: int, classes, cache_dir: Path) -> dict:
+    """:func:`timed_run` in a new process forked from this one, which never generates anything:
+    every run starts as a new ``anomalygen synth`` would (prepared meshes on disk, none in
+    memory), so no run profits from what an earlier run left in memory."""
+    receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
+
+    def child() -> None:
+        sender.send(timed_run(recipe, workers, classes, cache_dir))
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    result = receiver.recv()
+    process.join()
+    return result
+
+
 def without_edits(recipe):
     """The same recipe with every anomalous test sample replaced by a normal one (the floor)."""
     classes = tuple(dataclasses.replace(c, test={"normal": sum(c.test.values())}) for c in recipe.classes)
@@ -120,6 +139,9 @@ def main() -> None:
     parser.add_argument("--recipe", default=str(ROOT / "recipes" / "anomaly_shapenet.yaml"))
     parser.add_argument("--classes", help="comma-separated subset of the recipe's classes")
     parser.add_argument("--workers", default="1,2", help="worker counts to measure, comma-separated")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="measure synthesis, floor and scan this many times at each worker count and print the "
+                             "median ratios too (a shared machine's speed drifts by 10-20%% between runs)")
     args = parser.parse_args()
     recipe = load_recipe(args.recipe)
     classes = args.classes.split(",") if args.classes else None
@@ -132,16 +154,23 @@ def main() -> None:
 
     rows, ratios = [], []
     for workers in [int(w) for w in args.workers.split(",")]:
-        synthesis = timed_run(recipe, workers, classes, cache_dir)
-        floor = timed_run(without_edits(recipe), workers, classes, cache_dir)
-        scanned = timed_run(with_sensor(without_edits(recipe)), workers, classes, cache_dir)
-        rows += [(f"synthesis, {workers} worker(s)", synthesis), (f"floor (no edit), {workers} worker(s)", floor),
-                 (f"floor scanned, {workers} worker(s)", scanned)]
-        sampling = floor["stages"]["sampling"] / floor["samples"]
-        scanning = scanned["stages"]["scanning"] / scanned["samples"]
-        ratios.append(f"{workers} worker(s): synthesis / floor {synthesis['wall'] / floor['wall']:.2f}x; scanning "
-                      f"{scanning * 1000:.1f} ms per sample against sampling {sampling * 1000:.1f} ms: "
-                      f"{scanning / sampling:.2f}x")
+        synthesis_ratios, scanning_ratios = [], []
+        for repeat in range(args.repeat):     # the three runs in turn, so that a busy spell slows all alike
+            synthesis = fresh_run(recipe, workers, classes, cache_dir)
+            floor = fresh_run(without_edits(recipe), workers, classes, cache_dir)
+            scanned = fresh_run(with_sensor(without_edits(recipe)), workers, classes, cache_dir)
+            tag = f"{workers} worker(s)" + (f" #{repeat + 1}" if args.repeat > 1 else "")
+            rows += [(f"synthesis, {tag}", synthesis), (f"floor (no edit), {tag}", floor), (f"floor scanned, {tag}", scanned)]
+            synthesis_ratios.append(synthesis["wall"] / floor["wall"])
+            sampling = floor["stages"]["sampling"] / floor["samples"]
+            scanning = scanned["stages"]["scanning"] / scanned["samples"]
+            scanning_ratios.append(scanning / sampling)
+            ratios.append(f"{tag}: synthesis / floor {synthesis_ratios[-1]:.2f}x; scanning {scanning * 1000:.1f} ms "
+                          f"per sample against sampling {sampling * 1000:.1f} ms: {scanning_ratios[-1]:.2f}x")
+        if args.repeat > 1:
+            ratios.append(f"{workers} worker(s), median of {args.repeat}: synthesis / floor "
+                          f"{statistics.median(synthesis_ratios):.2f}x; scanning / sampling "
+                          f"{statistics.median(scanning_ratios):.2f}x")
 
     print(f"recipe {recipe.name} v{recipe.version}; mesh preparation (cache warm-up): {preparation:.1f} s")
     print(f"{'run':32s} {'wall s':>8s} {'samples':>8s} {'failed':>7s} {'samples/s':>10s} {'peak MB':>8s} "

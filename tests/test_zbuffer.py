@@ -54,3 +54,19 @@ def test_both_paths_are_exercised_by_a_mesh():
     # the centre pixel sees the face the central ray meets first
     hit = sphere.ray.intersects_first([[0.0, -1.6, 0.0]], [[0.0, 1.0, 0.0]])[0]
     assert hit in buffer.face[31:33, 31:33]
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_faces_around_reads_the_pixel_and_its_8_neighbours(seed):
+    """Inside, on the border and beyond it: the 3 x 3 pixels around each point, -1 off the image."""
+    rng = np.random.default_rng(seed)
+    sphere = trimesh.creation.icosphere(1)
+    buffer = FaceBuffer(sphere.vertices, sphere.faces, np.array([0.0, -3.0, 0.0]), 1.0, resolution=8)
+    x, y = rng.uniform(-3.0, 11.0, 200), rng.uniform(-3.0, 11.0, 200)
+    found = buffer.faces_around(x, y)
+    for n in range(len(x)):
+        i, j = int(np.floor(x[n])), int(np.floor(y[n]))
+        expected = [buffer.face[jj, ii] if 0 <= ii < 8 and 0 <= jj < 8 else -1
+                    for jj in (j - 1, j, j + 1) for ii in (i - 1, i, i + 1)]
+        assert found[n].tolist() == expected

@@ -46,6 +46,7 @@ class FaceBuffer:
         x, y, z = self.project(vertices)
         corner_x, corner_y, corner_z = x[faces], y[faces], z[faces]   # (F, 3) each
         self.face = _rasterise(corner_x, corner_y, corner_z, resolution)
+        self._padded: np.ndarray | None = None               # made by the first faces_around
 
     def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(N, 3) -> pixel coordinates x, y (pixel i spans [i, i + 1)) and depth z along the view axis."""
@@ -57,15 +58,23 @@ class FaceBuffer:
         return x, y, z
 
     def faces_around(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """(N, 9) the buffer's faces at the pixel of each image point (x, y) and its 8 neighbours;
-        -1 outside the image or where empty."""
+        """(N, 9) the buffer's faces at the pixel of each image point (x, y) and its 8 neighbours
+        (rows j - 1, j, j + 1, each with columns i - 1, i, i + 1); -1 outside the image or where
+        empty. One look-up in a copy of the buffer with a border of -1 two pixels wide."""
+        size = self.resolution + 2 * _PAD
+        if self._padded is None:
+            self._padded = np.full((size, size), -1, dtype=self.face.dtype)
+            self._padded[_PAD:-_PAD, _PAD:-_PAD] = self.face
         i, j = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
-        found = np.full((len(i), 9), -1, dtype=np.int64)
-        for k, (di, dj) in enumerate((di, dj) for dj in (-1, 0, 1) for di in (-1, 0, 1)):
-            ii, jj = i + di, j + dj
-            inside = (ii >= 0) & (ii < self.resolution) & (jj >= 0) & (jj < self.resolution)
-            found[inside, k] = self.face[jj[inside], ii[inside]]
+        beyond = (i < -1) | (i > self.resolution) | (j < -1) | (j > self.resolution)   # no neighbour inside
+        at = (np.clip(j, -1, self.resolution) + _PAD) * size + np.clip(i, -1, self.resolution) + _PAD
+        steps = np.array([dj * size + di for dj in (-1, 0, 1) for di in (-1, 0, 1)])
+        found = self._padded.ravel()[at[:, None] + steps]
+        found[beyond] = -1
         return found
+
+
+_PAD = 2
 
 
 BLOCK = 4
@@ -124,17 +133,26 @@ class _Boxes:
         self.lo_i, self.lo_j, self.width, self.height = lo_i, lo_j, width, height
 
     def blocks(self, sel: np.ndarray):
-        """Faces whose box fits BLOCK x BLOCK: all centres of the block at once, laid out (row,
-        column, face) so that numpy's inner loops run along the faces."""
-        i = self.lo_i[sel] + _OFFSETS[:, None]              # (B, S) columns, rows of each face's block
-        j = self.lo_j[sel] + _OFFSETS[:, None]
+        """Faces whose box fits BLOCK x BLOCK: all centres of their first ``h`` rows at once, faces
+        grouped by their box's height ``h``."""
+        height = self.height[sel]
+        parts = [self._rows(sel[height == h], h) for h in range(1, BLOCK + 1) if (height == h).any()]
+        if not parts:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+        return tuple(np.concatenate(column) for column in zip(*parts))
+
+    def _rows(self, sel: np.ndarray, rows: int):
+        """Faces ``sel`` whose boxes are ``rows`` high and at most BLOCK wide, laid out (row, column,
+        face) so that numpy's inner loops run along the faces."""
+        i = self.lo_i[sel] + _OFFSETS[:, None]              # (BLOCK, S) columns, (rows, S) rows of each box
+        j = self.lo_j[sel] + _OFFSETS[:rows, None]
         px, py = (i + 0.5).astype(np.float32)[None], (j + 0.5).astype(np.float32)[:, None]
         c = self.coefficients[:, sel]
 
-        def value(k: int) -> np.ndarray:                    # w0, w1, w2 or 1/z (k = 0, 3, 6, 9), (B, B, S)
+        def value(k: int) -> np.ndarray:                    # w0, w1 or w2 (k = 0, 3, 6), (rows, BLOCK, S)
             return c[k] * px + c[k + 1] * py + c[k + 2]
 
-        inside = np.flatnonzero((_OFFSETS[None, :, None] < self.width[sel]) & (_OFFSETS[:, None, None] < self.height[sel])
+        inside = np.flatnonzero((_OFFSETS[None, :, None] < self.width[sel])
                                 & (value(0) >= 0) & (value(3) >= 0) & (value(6) >= 0))
         row, rest = np.divmod(inside, BLOCK * len(sel))
         column, s = np.divmod(rest, len(sel))

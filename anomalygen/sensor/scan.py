@@ -192,5 +192,8 @@ class View:
 
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(N, 3) row-wise cross products, elementwise (the same bits on every CPU)."""
-    return np.column_stack([a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1], a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2],
-                            a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]])
+    cross = np.empty((len(a), 3))
+    cross[:, 0] = a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1]
+    cross[:, 1] = a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2]
+    cross[:, 2] = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    return cross
