@@ -1,7 +1,7 @@
 """A virtual scanner: where it stands, which surface points it sees, how densely.
 
 Candidate points are drawn area-uniformly on the surface (``oversample`` x the sample's point
-count). Each viewpoint sees a candidate when the candidate's face turns towards it at an
+count, the draws of :func:`anomalygen.sample.sample_surface`). Each viewpoint sees a candidate when the candidate's face turns towards it at an
 incidence angle below ``grazing_angle`` and no face lies in front of it along the ray: the
 faces its ray can meet first are those the viewpoint's
 :class:`~anomalygen.geometry.zbuffer.FaceBuffer` holds at the candidate's pixel and the 8
@@ -22,7 +22,8 @@ import trimesh
 
 from anomalygen.geometry.canonical import row_norms, snap
 from anomalygen.geometry.zbuffer import FaceBuffer, dot3
-from anomalygen.sample import SurfaceSample, sample_surface
+from anomalygen.geometry.sampling import area_uniform_faces, barycentric_of, surface_points
+from anomalygen.sample import SurfaceSample
 from anomalygen.sensor.spec import ScanSpec
 
 CENTRE_FIRST = (4, 0, 1, 2, 3, 5, 6, 7, 8)
@@ -73,6 +74,7 @@ class Occluders:
     vertices: np.ndarray           # (V, 3)
     faces: np.ndarray              # (F, 3) int64
     triangles: np.ndarray          # (F, 3, 3) the faces' corners
+    areas: np.ndarray              # (F,) face areas
     normals: np.ndarray            # (F, 3) unit face normals
     centres: np.ndarray            # (F, 3) face centroids
     radius: float                  # of the bounding sphere about the origin
@@ -82,8 +84,9 @@ class Occluders:
         occluders = _OCCLUDERS.get(mesh)
         if occluders is None:
             vertices = np.asarray(mesh.vertices)
-            occluders = cls(vertices, np.asarray(mesh.faces), np.asarray(mesh.triangles), np.asarray(mesh.face_normals),
-                            np.asarray(mesh.triangles_center), float(row_norms(vertices).max()))
+            occluders = cls(vertices, np.asarray(mesh.faces), np.asarray(mesh.triangles), np.asarray(mesh.area_faces),
+                            np.asarray(mesh.face_normals), np.asarray(mesh.triangles_center),
+                            float(row_norms(vertices).max()))
             _OCCLUDERS[mesh] = occluders
         return occluders
 
@@ -96,10 +99,19 @@ place misses and is read anew)."""
 def scan_surface(mesh: trimesh.Trimesh, count: int, eyes: np.ndarray, spec: ScanSpec,
                  rng: np.random.Generator) -> Scan:
     """Scan ``mesh`` from ``eyes`` ((V, 3), the mesh's frame): at most ``count`` points."""
-    candidates = sample_surface(mesh, spec.oversample * count, rng)
-    chance = rng.random(len(candidates.points))
     occluders = Occluders.of(mesh)
+    face, uv = area_uniform_faces(occluders.areas, spec.oversample * count, rng)   # sample_surface's draws
+    chance = rng.random(len(face))
     views = [View(occluders, eye, spec.grazing_angle) for eye in eyes]
+    # a candidate on a face that no viewpoint faces has weight 0 (its whole plane turns away from
+    # every eye): only the others are placed on the surface and weighed, in draw order
+    facing = np.zeros(len(occluders.faces), dtype=bool)
+    for view in views:
+        facing[view.front] = True
+    on = np.flatnonzero(facing[face])
+    face, barycentric, chance = face[on], barycentric_of(uv[on]), chance[on]
+    candidates = SurfaceSample(surface_points(occluders.triangles[face], barycentric), occluders.normals[face], face,
+                               barycentric)
     arrays = (candidates.points, candidates.normals, candidates.face_index)
     # occlusion only lowers weights: what the weights without it would not keep is out already
     maybe = np.flatnonzero(chance < _total([view.weights(*arrays, occlusion=False) for view in views]))
