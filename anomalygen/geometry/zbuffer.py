@@ -19,6 +19,8 @@ from anomalygen.geometry.frames import tangent_frame
 
 RESOLUTION = 256
 """Pixels along each side of the buffer; the image spans the mesh's bounding sphere."""
+_PAD = 2
+"""Width of the border of -1 around the copy of the buffer that :meth:`FaceBuffer.faces_around` reads."""
 
 
 def dot3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -72,9 +74,6 @@ class FaceBuffer:
         found = self._padded.ravel()[at[:, None] + steps]
         found[beyond] = -1
         return found
-
-
-_PAD = 2
 
 
 BLOCK = 4

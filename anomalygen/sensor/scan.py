@@ -1,11 +1,11 @@
 """A virtual scanner: where it stands, which surface points it sees, how densely.
 
 Candidate points are drawn area-uniformly on the surface (``oversample`` x the sample's point
-count, the draws of :func:`anomalygen.sample.sample_surface`). Each viewpoint sees a candidate when the candidate's face turns towards it at an
-incidence angle below ``grazing_angle`` and no face lies in front of it along the ray: the
-faces its ray can meet first are those the viewpoint's
-:class:`~anomalygen.geometry.zbuffer.FaceBuffer` holds at the candidate's pixel and the 8
-around it, and each is tested exactly (segment-triangle crossing). A viewpoint seeing a point at
+count, the draws of :func:`anomalygen.sample.sample_surface`). Each viewpoint sees a candidate
+when the candidate's face turns towards it at an incidence angle below ``grazing_angle`` and no
+face lies in front of it along the ray: the faces its ray can meet first are those the
+viewpoint's :class:`~anomalygen.geometry.zbuffer.FaceBuffer` holds at the candidate's pixel and
+the 8 around it, and each is tested exactly (segment-triangle crossing). A viewpoint seeing a point at
 distance ``L`` and incidence ``theta`` returns it with weight ``(D / L)^2 cos(theta)`` (``D``:
 the viewpoint's distance to the object's centre), the fall-off of a real scanner's sampling
 density; the weights of all viewpoints add up, and a candidate is kept with probability
