@@ -113,8 +113,13 @@ def fresh_run(recipe, workers: int, classes, cache_dir: Path) -> dict:
 
     process = multiprocessing.get_context("fork").Process(target=child)
     process.start()
-    result = receiver.recv()
-    process.join()
+    sender.close()                      # so that a child that dies before sending ends recv()
+    try:
+        result = receiver.recv()
+    except EOFError:
+        raise RuntimeError(f"the benchmark run ({workers} worker(s)) died; its error is printed above") from None
+    finally:
+        process.join()
     return result
 
 
@@ -141,7 +146,7 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="worker counts to measure, comma-separated")
     parser.add_argument("--repeat", type=int, default=1,
                         help="measure synthesis, floor and scan this many times at each worker count and print the "
-                             "median ratios too (a shared machine's speed drifts by 10-20%% between runs)")
+                             "median ratios too (a shared machine's speed drifts by 10-30%% between runs)")
     args = parser.parse_args()
     recipe = load_recipe(args.recipe)
     classes = args.classes.split(",") if args.classes else None
